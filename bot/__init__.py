@@ -1,0 +1,1 @@
+"""refbin: a URL shortener, paste bin and file/image host in one, driven from Discord."""

@@ -1,0 +1,68 @@
+"""Views and visits counted in memory and flushed in batches: no UPDATE of a hot row per request."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from datetime import UTC, date, datetime
+
+import asyncpg
+
+from bot import queries
+
+log = logging.getLogger(__name__)
+
+
+class VisitCounter:
+    """Counts per item (views) and per item, day and referrer (visits), until flushed."""
+
+    def __init__(self) -> None:
+        self._views: Counter[str] = Counter()
+        self._visits: Counter[tuple[str, date, str]] = Counter()
+        self._lock = asyncio.Lock()
+
+    def add(self, content_id: str, referrer: str, *, view_counted: bool) -> None:
+        """Count a visit; `view_counted` says the view itself was already counted in the row."""
+        if not view_counted:
+            self._views[content_id] += 1
+        self._visits[(content_id, datetime.now(UTC).date(), referrer[:255])] += 1
+
+    @property
+    def pending(self) -> int:
+        return sum(self._visits.values())
+
+    async def flush(self, pool: asyncpg.Pool) -> int:
+        """Write what was counted with two statements; on failure the counts are kept."""
+        async with self._lock:
+            views, visits = self._views, self._visits
+            if not views and not visits:
+                return 0
+            self._views, self._visits = Counter(), Counter()
+            try:
+                async with pool.acquire() as conn, conn.transaction():
+                    if views:
+                        await queries.add_views(conn, list(views), list(views.values()))
+                    if visits:
+                        keys = list(visits)
+                        await queries.add_visits(
+                            conn,
+                            [k[0] for k in keys],
+                            [k[1] for k in keys],
+                            [k[2] for k in keys],
+                            list(visits.values()),
+                        )
+            except (TimeoutError, asyncpg.PostgresError, OSError):
+                self._views.update(views)
+                self._visits.update(visits)
+                raise
+            return sum(visits.values())
+
+    async def run(self, pool: asyncpg.Pool, interval: float) -> None:
+        """Flush every `interval` seconds until cancelled; the owner flushes once more on stop."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.flush(pool)
+            except (TimeoutError, asyncpg.PostgresError, OSError) as exc:
+                log.warning("visit flush failed, will retry: %s", exc)

@@ -1,0 +1,98 @@
+"""The domain errors the content service raises; web and Discord each map them once."""
+
+from __future__ import annotations
+
+
+class RefbinError(Exception):
+    """Base of every error a user can cause. `code` is stable; the message is for people."""
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Invalid(RefbinError):
+    """The input is not acceptable (a bad link, an empty paste, a bad option)."""
+
+    code = "invalid"
+
+
+class Unprocessable(Invalid):
+    """The input is well-formed but cannot be used (a corrupt image, a decompression bomb)."""
+
+    code = "unprocessable"
+
+
+class NotFound(RefbinError):
+    """No such item, or not one the caller may see: both answer the same, so nothing leaks."""
+
+    code = "not_found"
+
+    def __init__(self, message: str = "No such item.") -> None:
+        super().__init__(message)
+
+
+class Gone(RefbinError):
+    """The item existed but expired, was used up or was removed."""
+
+    code = "gone"
+
+    def __init__(self, message: str = "This item has expired.") -> None:
+        super().__init__(message)
+
+
+class Forbidden(RefbinError):
+    """The caller may not do this."""
+
+    code = "forbidden"
+
+
+class Conflict(RefbinError):
+    """The name is taken (an alias)."""
+
+    code = "conflict"
+
+
+class TooLarge(RefbinError):
+    """The content is over the configured size limit or the caller's quota."""
+
+    code = "too_large"
+
+
+class PasswordRequired(RefbinError):
+    """The item has a password and none, or a wrong one, was given."""
+
+    code = "password_required"
+
+    def __init__(self, message: str = "This item is protected by a password.") -> None:
+        super().__init__(message)
+
+
+class RateLimited(RefbinError):
+    """Too many requests; `retry_after` says when to try again, in seconds."""
+
+    code = "rate_limited"
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"Too many requests; try again in {max(1, round(retry_after))} s.")
+        self.retry_after = retry_after
+
+
+class Blocked(RefbinError):
+    """The item or its target is blocked on this instance (HTTP 451)."""
+
+    code = "blocked"
+
+
+class Unavailable(RefbinError):
+    """A backing service (the database, the storage) is down or full; retry later."""
+
+    code = "unavailable"
+
+
+class StorageFull(Unavailable):
+    """The storage has no room left (HTTP 507)."""
+
+    code = "storage_full"

@@ -1,0 +1,82 @@
+"""Links people shorten: parsed, checked and normalised before they are hashed or stored."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import urlsplit, urlunsplit
+
+from bot.errors import Blocked, Invalid
+
+MAX_LINK_LENGTH = 2048
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# What browsers strip from either end of a typed URL: C0 controls and space.
+_EDGE = "".join(chr(c) for c in range(0x21))
+_INSIDE_FORBIDDEN = re.compile(r"[\x00-\x20\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def normalise_link(raw: str) -> str:
+    """The canonical form of an http(s) link; Invalid, with the reason, for anything else.
+
+    Scheme and host are lower-cased (the host IDNA-encoded), a default port is dropped and an
+    empty path becomes `/`; the rest is kept as given.
+    """
+    text = raw.strip(_EDGE)
+    if not text:
+        raise Invalid("The link is empty.")
+    if len(text) > MAX_LINK_LENGTH:
+        raise Invalid(f"The link is longer than {MAX_LINK_LENGTH} characters.")
+    if _INSIDE_FORBIDDEN.search(text):
+        raise Invalid("The link contains spaces or control characters.")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise Invalid(f"The link is malformed: {exc}.") from None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        if not scheme:
+            raise Invalid("The link needs a scheme: http:// or https://.")
+        raise Invalid("Only http and https links can be shortened.")
+    if parts.username is not None or parts.password is not None:
+        raise Invalid("Links with a user name or password in them are not accepted.")
+    host = parts.hostname
+    if not host:
+        raise Invalid("The link has no host.")
+    host = _encode_host(host)
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != DEFAULT_PORTS[scheme]:
+        netloc = f"{netloc}:{port}"
+    normal = urlunsplit((scheme, netloc, parts.path or "/", parts.query, parts.fragment))
+    if len(normal) > MAX_LINK_LENGTH:
+        raise Invalid(f"The link is longer than {MAX_LINK_LENGTH} characters.")
+    return normal
+
+
+def link_host(url: str) -> str:
+    """The host of an already normalised link."""
+    return urlsplit(url).hostname or ""
+
+
+def check_link_allowed(url: str, own_hosts: Iterable[str], blocked_domains: Iterable[str]) -> None:
+    """Refuse links back to refbin itself (redirect loops) and links to blocked domains."""
+    host = link_host(url)
+    if host in {h.lower() for h in own_hosts if h}:
+        raise Invalid("Links to this refbin itself cannot be shortened.")
+    for domain in blocked_domains:
+        if host == domain or host.endswith("." + domain):
+            raise Blocked(f"Links to {domain} are blocked on this instance.")
+
+
+def _encode_host(host: str) -> str:
+    host = host.lower().rstrip(".")
+    if not host:
+        raise Invalid("The link has no host.")
+    if host.isascii():
+        if not re.fullmatch(r"[a-z0-9._:\-\[\]]+", host):
+            raise Invalid("The link's host has characters a host name cannot have.")
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise Invalid("The link's host is not a valid international domain name.") from None

@@ -1,0 +1,437 @@
+"""Every SQL statement the content service runs, parametrised; each takes its connection."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from bot.models import Item
+
+# The columns of an Item, from refs joined with whichever subtype row the item has.
+ITEM_COLUMNS = """
+    r.content_id, r.kind::text AS kind, r.owner_id, r.guild_id, r.visibility::text AS visibility,
+    r.created_at, r.expires_at, r.max_views, r.views, r.password_hash IS NOT NULL AS has_password,
+    u.target, t.language, t.line_count,
+    COALESCE(t.sha256, i.sha256, f.sha256) AS sha256,
+    b.size, b.media_type,
+    COALESCE(t.filename, i.filename, f.filename) AS filename,
+    i.width, i.height, i.thumb_sha256
+"""
+ITEM_FROM = """
+    refs r
+    LEFT JOIN urls u ON u.content_id = r.content_id
+    LEFT JOIN texts t ON t.content_id = r.content_id
+    LEFT JOIN images i ON i.content_id = r.content_id
+    LEFT JOIN files f ON f.content_id = r.content_id
+    LEFT JOIN blobs b ON b.sha256 = COALESCE(t.sha256, i.sha256, f.sha256)
+"""
+
+
+def item_from_row(row: asyncpg.Record) -> Item:
+    return Item(**dict(row))
+
+
+async def fetch_item(conn: asyncpg.Connection | asyncpg.Pool, content_id: str) -> Item | None:
+    row = await conn.fetchrow(
+        f"""
+        SELECT {ITEM_COLUMNS}
+        FROM {ITEM_FROM}
+        WHERE r.content_id = $1
+        """,
+        content_id,
+    )
+    return item_from_row(row) if row else None
+
+
+async def load_or_create_secret(conn: asyncpg.Connection, fresh: bytes) -> bytes:
+    """The instance secret: `fresh` is stored if there is none yet."""
+    await conn.execute(
+        """
+        INSERT INTO instance (singleton, secret)
+        VALUES (TRUE, $1)
+        ON CONFLICT (singleton) DO NOTHING
+        """,
+        fresh,
+    )
+    return await conn.fetchval("SELECT secret FROM instance")
+
+
+async def touch_blob(conn: asyncpg.Connection, sha256: str, size: int, media_type: str) -> None:
+    """Record a blob, or mark it freshly used so the sweep leaves it alone."""
+    await conn.execute(
+        """
+        INSERT INTO blobs (sha256, size, media_type)
+        VALUES ($1, $2, $3)
+        ON CONFLICT (sha256) DO UPDATE
+        SET touched_at = now()
+        """,
+        sha256,
+        size,
+        media_type,
+    )
+
+
+async def insert_ref(
+    conn: asyncpg.Connection,
+    *,
+    content_id: str,
+    kind: str,
+    digest: bytes,
+    owner_id: int | None,
+    guild_id: int | None,
+    visibility: str,
+    expires_at: datetime | None,
+    max_views: int | None,
+    delete_token_hash: bytes,
+    password_hash: str | None,
+) -> bool:
+    """Insert a refs row; False when the id is taken."""
+    inserted = await conn.fetchval(
+        """
+        INSERT INTO refs (content_id, kind, digest, owner_id, guild_id, visibility,
+                          expires_at, max_views, delete_token_hash, password_hash)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        ON CONFLICT (content_id) DO NOTHING
+        RETURNING TRUE
+        """,
+        content_id,
+        kind,
+        digest,
+        owner_id,
+        guild_id,
+        visibility,
+        expires_at,
+        max_views,
+        delete_token_hash,
+        password_hash,
+    )
+    return bool(inserted)
+
+
+async def fetch_identity(conn: asyncpg.Connection, content_id: str) -> asyncpg.Record | None:
+    """What decides whether an id holds the same content: kind, owner, digest, and liveness."""
+    return await conn.fetchrow(
+        """
+        SELECT kind::text AS kind, owner_id, digest,
+               (expires_at IS NOT NULL AND expires_at <= now())
+               OR (max_views IS NOT NULL AND views >= max_views) AS gone
+        FROM refs
+        WHERE content_id = $1
+        FOR UPDATE
+        """,
+        content_id,
+    )
+
+
+async def renew_ref(
+    conn: asyncpg.Connection,
+    content_id: str,
+    *,
+    visibility: str,
+    expires_at: datetime | None,
+    max_views: int | None,
+    delete_token_hash: bytes,
+    password_hash: str | None,
+) -> None:
+    """Give an expired or used-up item a new life with the options of the new add."""
+    await conn.execute(
+        """
+        UPDATE refs
+        SET visibility = $2, created_at = now(), expires_at = $3, max_views = $4, views = 0,
+            delete_token_hash = $5, password_hash = $6
+        WHERE content_id = $1
+        """,
+        content_id,
+        visibility,
+        expires_at,
+        max_views,
+        delete_token_hash,
+        password_hash,
+    )
+
+
+async def insert_url(conn: asyncpg.Connection, content_id: str, target: str) -> None:
+    await conn.execute("INSERT INTO urls (content_id, target) VALUES ($1, $2)", content_id, target)
+
+
+async def insert_text(
+    conn: asyncpg.Connection,
+    content_id: str,
+    sha256: str,
+    language: str,
+    line_count: int,
+    filename: str | None,
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO texts (content_id, sha256, language, line_count, filename)
+        VALUES ($1, $2, $3, $4, $5)
+        """,
+        content_id,
+        sha256,
+        language,
+        line_count,
+        filename,
+    )
+
+
+async def insert_image(
+    conn: asyncpg.Connection,
+    content_id: str,
+    sha256: str,
+    width: int,
+    height: int,
+    thumb_sha256: str,
+    filename: str | None,
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO images (content_id, sha256, width, height, thumb_sha256, filename)
+        VALUES ($1, $2, $3, $4, $5, $6)
+        """,
+        content_id,
+        sha256,
+        width,
+        height,
+        thumb_sha256,
+        filename,
+    )
+
+
+async def insert_file(
+    conn: asyncpg.Connection, content_id: str, sha256: str, filename: str | None
+) -> None:
+    await conn.execute(
+        "INSERT INTO files (content_id, sha256, filename) VALUES ($1, $2, $3)",
+        content_id,
+        sha256,
+        filename,
+    )
+
+
+async def take_view(conn: asyncpg.Connection | asyncpg.Pool, content_id: str) -> bool:
+    """Count one view of a view-limited item, atomically; False when none is left."""
+    taken = await conn.fetchval(
+        """
+        UPDATE refs
+        SET views = views + 1
+        WHERE content_id = $1
+          AND views < max_views
+          AND (expires_at IS NULL OR expires_at > now())
+        RETURNING TRUE
+        """,
+        content_id,
+    )
+    return bool(taken)
+
+
+async def add_views(conn: asyncpg.Connection, ids: list[str], counts: list[int]) -> None:
+    """Add batched view counts with one statement."""
+    await conn.execute(
+        """
+        UPDATE refs
+        SET views = refs.views + batch.n
+        FROM unnest($1::text[], $2::bigint[]) AS batch (content_id, n)
+        WHERE refs.content_id = batch.content_id
+        """,
+        ids,
+        counts,
+    )
+
+
+async def add_visits(
+    conn: asyncpg.Connection,
+    ids: list[str],
+    days: list[object],
+    referrers: list[str],
+    counts: list[int],
+) -> None:
+    """Add batched per-day visit counts with one statement; items deleted meanwhile are skipped."""
+    await conn.execute(
+        """
+        INSERT INTO visits (content_id, day, referrer, count)
+        SELECT batch.content_id, batch.day, batch.referrer, batch.n
+        FROM unnest($1::text[], $2::date[], $3::text[], $4::bigint[])
+            AS batch (content_id, day, referrer, n)
+        JOIN refs ON refs.content_id = batch.content_id
+        ON CONFLICT (content_id, day, referrer) DO UPDATE
+        SET count = visits.count + EXCLUDED.count
+        """,
+        ids,
+        days,
+        referrers,
+        counts,
+    )
+
+
+async def delete_ref(conn: asyncpg.Connection, content_id: str) -> bool:
+    return bool(
+        await conn.fetchval("DELETE FROM refs WHERE content_id = $1 RETURNING TRUE", content_id)
+    )
+
+
+async def fetch_delete_rights(conn: asyncpg.Connection, content_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """
+        SELECT owner_id, guild_id, delete_token_hash
+        FROM refs
+        WHERE content_id = $1
+        FOR UPDATE
+        """,
+        content_id,
+    )
+
+
+async def delete_expired(conn: asyncpg.Connection, limit: int) -> list[str]:
+    """Remove up to `limit` expired or used-up items; two sweepers never take the same ones."""
+    rows = await conn.fetch(
+        """
+        DELETE FROM refs
+        WHERE content_id IN (
+            SELECT content_id
+            FROM refs
+            WHERE expires_at <= now()
+            ORDER BY expires_at
+            LIMIT $1
+            FOR UPDATE SKIP LOCKED
+        )
+        RETURNING content_id
+        """,
+        limit,
+    )
+    used_up = await conn.fetch(
+        """
+        DELETE FROM refs
+        WHERE content_id IN (
+            SELECT content_id
+            FROM refs
+            WHERE max_views IS NOT NULL AND views >= max_views
+            LIMIT $1
+            FOR UPDATE SKIP LOCKED
+        )
+        RETURNING content_id
+        """,
+        limit,
+    )
+    return [row["content_id"] for row in rows] + [row["content_id"] for row in used_up]
+
+
+async def claim_unused_blobs(conn: asyncpg.Connection, grace_seconds: int, limit: int) -> list[str]:
+    """Delete (in the caller's transaction) blob rows no item uses and nobody touched lately."""
+    rows = await conn.fetch(
+        """
+        DELETE FROM blobs
+        WHERE sha256 IN (
+            SELECT b.sha256
+            FROM blobs b
+            WHERE b.touched_at < now() - make_interval(secs => $1)
+              AND NOT EXISTS (SELECT 1 FROM texts t WHERE t.sha256 = b.sha256)
+              AND NOT EXISTS (SELECT 1 FROM files f WHERE f.sha256 = b.sha256)
+              AND NOT EXISTS (SELECT 1 FROM images i WHERE i.sha256 = b.sha256)
+              AND NOT EXISTS (SELECT 1 FROM images i WHERE i.thumb_sha256 = b.sha256)
+            LIMIT $2
+            FOR UPDATE SKIP LOCKED
+        )
+        RETURNING sha256
+        """,
+        grace_seconds,
+        limit,
+    )
+    return [row["sha256"] for row in rows]
+
+
+async def list_owned(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    owner_id: int,
+    kind: str | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Item]:
+    """An owner's items, newest first, after a keyset position (created_at, content_id)."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {ITEM_COLUMNS}
+        FROM {ITEM_FROM}
+        WHERE r.owner_id = $1
+          AND ($2::ref_kind IS NULL OR r.kind = $2::ref_kind)
+          AND ($3::timestamptz IS NULL OR (r.created_at, r.content_id) < ($3, $4))
+        ORDER BY r.created_at DESC, r.content_id DESC
+        LIMIT $5
+        """,
+        owner_id,
+        kind,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [item_from_row(row) for row in rows]
+
+
+async def owner_for_discord_user(
+    conn: asyncpg.Connection | asyncpg.Pool, user_id: int, name: str
+) -> int:
+    return await conn.fetchval(
+        """
+        INSERT INTO owners (discord_user_id, name)
+        VALUES ($1, $2)
+        ON CONFLICT (discord_user_id) DO UPDATE
+        SET name = EXCLUDED.name
+        RETURNING owner_id
+        """,
+        user_id,
+        name[:200] or str(user_id),
+    )
+
+
+async def create_owner(conn: asyncpg.Connection | asyncpg.Pool, name: str) -> int:
+    return await conn.fetchval(
+        "INSERT INTO owners (name) VALUES ($1) RETURNING owner_id", name[:200]
+    )
+
+
+async def insert_api_token(
+    conn: asyncpg.Connection | asyncpg.Pool, owner_id: int, name: str, token_hash: bytes
+) -> int:
+    return await conn.fetchval(
+        """
+        INSERT INTO api_tokens (owner_id, name, token_hash)
+        VALUES ($1, $2, $3)
+        RETURNING token_id
+        """,
+        owner_id,
+        name,
+        token_hash,
+    )
+
+
+async def owner_for_token(conn: asyncpg.Connection | asyncpg.Pool, token_hash: bytes) -> int | None:
+    return await conn.fetchval(
+        """
+        SELECT owner_id
+        FROM api_tokens
+        WHERE token_hash = $1
+          AND revoked_at IS NULL
+        """,
+        token_hash,
+    )
+
+
+async def revoke_api_tokens(conn: asyncpg.Connection | asyncpg.Pool, name: str) -> int:
+    rows = await conn.fetch(
+        """
+        UPDATE api_tokens
+        SET revoked_at = now()
+        WHERE name = $1
+          AND revoked_at IS NULL
+        RETURNING token_id
+        """,
+        name,
+    )
+    return len(rows)
+
+
+async def fetch_password_hash(
+    conn: asyncpg.Connection | asyncpg.Pool, content_id: str
+) -> str | None:
+    return await conn.fetchval("SELECT password_hash FROM refs WHERE content_id = $1", content_id)

@@ -1,0 +1,83 @@
+"""What a refbin process runs on: the database, the blob store and the content service."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from bot import queries
+from bot.config import Settings
+from bot.db import Database, open_database
+from bot.service import ContentService
+from storage import BlobStore, LocalBlobStore, Stager
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    store: BlobStore
+    service: ContentService
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """Open the database (starting the embedded one if needed), the store and the service.
+
+    On exit the pending visit counts are flushed and everything is closed, in reverse order.
+    """
+    async with open_database(settings.database) as db, open_store(settings) as (store, stager):
+        secret = await _instance_secret(settings, db)
+        service = ContentService(
+            settings=settings, db=db, store=store, stager=stager, secret=secret
+        )
+        try:
+            yield Runtime(settings=settings, db=db, store=store, service=service)
+        finally:
+            try:
+                await service.counter.flush(db.pool)
+            except Exception:
+                log.exception("could not flush the last visit counts")
+
+
+@contextlib.asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[tuple[BlobStore, Stager]]:
+    """The configured blob store and the stager whose temporary files it commits."""
+    if settings.storage.backend == "s3":
+        from storage.s3 import S3BlobStore, S3Settings
+
+        s3 = settings.storage.s3
+        store: BlobStore = await S3BlobStore.connect(
+            S3Settings(
+                bucket=s3.bucket,
+                region=s3.region,
+                endpoint_url=s3.endpoint_url or None,
+                access_key_id=s3.access_key_id or None,
+                secret_access_key=s3.secret_access_key or None,
+                path_style=s3.path_style,
+                prefix=s3.prefix,
+                part_size=s3.part_size,
+                redirect_downloads=s3.redirect_downloads,
+                presign_seconds=s3.presign_seconds,
+            )
+        )
+        stager = Stager(settings.data_dir / "tmp")
+    else:
+        local = LocalBlobStore(settings.blob_path)
+        store, stager = local, Stager(local.tmp_dir)
+    try:
+        yield store, stager
+    finally:
+        await store.close()
+
+
+async def _instance_secret(settings: Settings, db: Database) -> bytes:
+    if settings.secret:
+        return settings.secret.encode()
+    async with db.pool.acquire() as conn:
+        return await queries.load_or_create_secret(conn, secrets.token_bytes(32))
