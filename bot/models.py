@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 Kind = Literal["url", "text", "image", "file"]
@@ -85,3 +85,13 @@ class SweepReport:
     expired: int
     blobs_removed: int
     temp_files_removed: int
+
+
+@dataclass(frozen=True)
+class Stats:
+    """An item's visits: per day (oldest first) and the top referring hosts ('' for none)."""
+
+    content_id: str
+    views: int
+    per_day: tuple[tuple[date, int], ...]
+    referrers: tuple[tuple[str, int], ...]

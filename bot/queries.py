@@ -435,3 +435,39 @@ async def fetch_password_hash(
     conn: asyncpg.Connection | asyncpg.Pool, content_id: str
 ) -> str | None:
     return await conn.fetchval("SELECT password_hash FROM refs WHERE content_id = $1", content_id)
+
+
+async def visits_per_day(
+    conn: asyncpg.Connection | asyncpg.Pool, content_id: str, days: int
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """
+        SELECT day, sum(count)::bigint AS count
+        FROM visits
+        WHERE content_id = $1
+          AND day > current_date - $2::int
+        GROUP BY day
+        ORDER BY day
+        """,
+        content_id,
+        days,
+    )
+
+
+async def top_referrers(
+    conn: asyncpg.Connection | asyncpg.Pool, content_id: str, days: int, limit: int
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """
+        SELECT referrer, sum(count)::bigint AS count
+        FROM visits
+        WHERE content_id = $1
+          AND day > current_date - $2::int
+        GROUP BY referrer
+        ORDER BY count DESC, referrer
+        LIMIT $3
+        """,
+        content_id,
+        days,
+        limit,
+    )

@@ -29,7 +29,7 @@ from bot.ids import PRIVATE_LENGTH, SHORT_LENGTH, keyed_candidates, random_candi
 from bot.images import THUMB_TYPE, ImageFacts, make_thumbnail
 from bot.languages import count_lines, detect_language
 from bot.links import check_link_allowed, normalise_link
-from bot.models import KINDS, Created, Item, ItemOptions, Page, SweepReport, Visit
+from bot.models import KINDS, Created, Item, ItemOptions, Page, Stats, SweepReport, Visit
 from bot.sniff import TEXT_PLAIN, sniff
 from bot.tokens import hash_password, hash_token, new_token, token_matches, verify_password
 from storage import BlobStore, BlobTooLarge, StagedBlob, Stager, StorageFull
@@ -406,6 +406,23 @@ class ContentService:
             last = items[-1]
             next_cursor = _encode_cursor(last.created_at, last.content_id)
         return Page(items=tuple(items), next_cursor=next_cursor)
+
+    async def stats(self, content_id: str, *, owner_id: int | None, days: int = 30) -> Stats:
+        """Visits per day and top referrers, for the item's owner only (NotFound otherwise)."""
+        if not ID_PATTERN.match(content_id):
+            raise NotFound()
+        item = await queries.fetch_item(self.db.read_pool, content_id)
+        if item is None or owner_id is None or item.owner_id != owner_id:
+            raise NotFound("No such item, or it is not yours.")
+        days = max(1, min(days, 366))
+        per_day = await queries.visits_per_day(self.db.read_pool, content_id, days)
+        referrers = await queries.top_referrers(self.db.read_pool, content_id, days, 10)
+        return Stats(
+            content_id=content_id,
+            views=item.views,
+            per_day=tuple((row["day"], row["count"]) for row in per_day),
+            referrers=tuple((row["referrer"], row["count"]) for row in referrers),
+        )
 
     # ---- removing -------------------------------------------------------------------------
 

@@ -391,3 +391,20 @@ async def test_settings_limits_apply(runtime: Runtime) -> None:
     runtime.service.settings = limited
     with pytest.raises(TooLarge):
         await runtime.service.add_paste("x" * 11)
+
+
+async def test_stats_are_for_the_owner_only(runtime: Runtime) -> None:
+    service = runtime.service
+    alice, bob = await owner(runtime, 1), await owner(runtime, 2)
+    created = await service.add_link("https://example.com/s", options=ItemOptions(owner_id=alice))
+    content_id = created.item.content_id
+    for referrer in ("a.example", "a.example", "b.example", ""):
+        await service.resolve(content_id, visit=Visit(referrer=referrer))
+    await service.counter.flush(runtime.db.pool)
+    stats = await service.stats(content_id, owner_id=alice)
+    assert stats.views == 4
+    assert [count for _, count in stats.per_day] == [4]
+    assert stats.referrers[0] == ("a.example", 2)
+    for intruder in (bob, None):
+        with pytest.raises(NotFound, match="not yours"):
+            await service.stats(content_id, owner_id=intruder)
