@@ -51,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("id")
     rm = sub.add_parser("rm", help="delete an item (as the operator)")
     rm.add_argument("id")
+    block = sub.add_parser("block", help="block an item for everyone (it answers 451)")
+    block.add_argument("id")
+    block.add_argument("--reason", required=True, help="shown to visitors")
+    unblock = sub.add_parser("unblock", help="lift a block")
+    unblock.add_argument("id")
     sub.add_parser("sweep", help="remove expired items, unused blobs and stale temporary files")
     sub.add_parser("migrate", help="apply the database migrations")
 
@@ -177,6 +182,12 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
         elif args.command == "rm":
             await service.delete(args.id, admin=True)
             print(f"deleted {args.id}")
+        elif args.command == "block":
+            await service.block(args.id, args.reason)
+            print(f"blocked {args.id}")
+        elif args.command == "unblock":
+            await service.block(args.id, None)
+            print(f"unblocked {args.id}")
         elif args.command == "sweep":
             report = await service.sweep()
             print(json.dumps(dataclasses.asdict(report)))

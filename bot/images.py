@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import multiprocessing
+import resource
 import warnings
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,3 +97,61 @@ def _swaps_axes(path: Path) -> bool:
             return image.getexif().get(0x0112, 1) in (5, 6, 7, 8)
     except Exception:  # noqa: BLE001 - orientation is a nicety; the image itself was fine
         return False
+
+
+class ImageWorker:
+    """Runs image work in a separate process, bounded in time and memory.
+
+    A hostile image can make Pillow spin or allocate without end; in a worker process that
+    costs a restart of the worker, never the server. The pool starts on first use.
+    """
+
+    def __init__(
+        self, timeout: float = 30.0, memory_limit: int = 1 << 30, workers: int = 1
+    ) -> None:
+        self.timeout = timeout
+        self.memory_limit = memory_limit
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def thumbnail(self, path: Path) -> ImageFacts:
+        """make_thumbnail in the worker; Unprocessable when it fails, is killed or times out."""
+        pool = self._ensure_pool()
+        future = asyncio.get_running_loop().run_in_executor(pool, make_thumbnail, path)
+        try:
+            return await asyncio.wait_for(future, self.timeout)
+        except TimeoutError:
+            self._discard_pool()
+            raise Unprocessable("The image took too long to process.") from None
+        except BrokenProcessPool:
+            self._discard_pool()
+            raise Unprocessable("The image could not be processed (too much memory?).") from None
+        except MemoryError:
+            raise Unprocessable("The image needs too much memory to process.") from None
+
+    def _ensure_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_limit_memory,
+                initargs=(self.memory_limit,),
+            )
+        return self._pool
+
+    def _discard_pool(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def _limit_memory(limit: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

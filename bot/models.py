@@ -38,6 +38,7 @@ class Item:
     max_views: int | None
     views: int
     has_password: bool
+    blocked_reason: str | None = None
     target: str | None = None  # url
     language: str | None = None  # text
     line_count: int | None = None  # text

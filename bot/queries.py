@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
@@ -12,6 +13,7 @@ from bot.models import Item
 ITEM_COLUMNS = """
     r.content_id, r.kind::text AS kind, r.owner_id, r.guild_id, r.visibility::text AS visibility,
     r.created_at, r.expires_at, r.max_views, r.views, r.password_hash IS NOT NULL AS has_password,
+    r.blocked_reason,
     u.target, t.language, t.line_count,
     COALESCE(t.sha256, i.sha256, f.sha256) AS sha256,
     b.size, b.media_type,
@@ -471,3 +473,52 @@ async def top_referrers(
         days,
         limit,
     )
+
+
+async def owner_usage(conn: asyncpg.Connection | asyncpg.Pool, owner_id: int) -> int:
+    """Bytes an owner's items take, each item counted in full (sharing is not the owner's doing)."""
+    return await conn.fetchval(
+        f"""
+        SELECT COALESCE(sum(b.size), 0)::bigint
+        FROM {ITEM_FROM}
+        WHERE r.owner_id = $1
+        """,
+        owner_id,
+    )
+
+
+async def set_blocked(
+    conn: asyncpg.Connection | asyncpg.Pool, content_id: str, reason: str | None
+) -> bool:
+    """Block (with a reason) or unblock (None) an item; False when there is no such item."""
+    updated = await conn.fetchval(
+        """
+        UPDATE refs
+        SET blocked_reason = $2
+        WHERE content_id = $1
+        RETURNING TRUE
+        """,
+        content_id,
+        reason,
+    )
+    return bool(updated)
+
+
+async def fetch_items(
+    conn: asyncpg.Connection | asyncpg.Pool, content_ids: Sequence[str]
+) -> list[Item]:
+    """The items among `content_ids` that exist, in no particular order (one query for many)."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {ITEM_COLUMNS}
+        FROM {ITEM_FROM}
+        WHERE r.content_id = ANY($1::text[])
+        """,
+        content_ids,
+    )
+    return [item_from_row(row) for row in rows]
+
+
+async def notify_invalidate(conn: asyncpg.Connection | asyncpg.Pool, content_id: str) -> None:
+    """Tell every process's item cache that an item changed (sent when the transaction commits)."""
+    await conn.execute("SELECT pg_notify('refbin_invalidate', $1)", content_id)

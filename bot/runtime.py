@@ -39,6 +39,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         try:
             yield Runtime(settings=settings, db=db, store=store, service=service)
         finally:
+            service.images.close()
             try:
                 await service.counter.flush(db.pool)
             except Exception:

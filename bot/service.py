@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.counting import VisitCounter
 from bot.db import Database
 from bot.errors import (
+    Blocked,
     Conflict,
     Gone,
     Invalid,
@@ -26,10 +27,11 @@ from bot.errors import (
 )
 from bot.errors import StorageFull as StorageFullError
 from bot.ids import PRIVATE_LENGTH, SHORT_LENGTH, keyed_candidates, random_candidates
-from bot.images import THUMB_TYPE, ImageFacts, make_thumbnail
+from bot.images import THUMB_TYPE, ImageFacts, ImageWorker
 from bot.languages import count_lines, detect_language
 from bot.links import check_link_allowed, normalise_link
 from bot.models import KINDS, Created, Item, ItemOptions, Page, Stats, SweepReport, Visit
+from bot.ratelimit import RateLimiter
 from bot.sniff import TEXT_PLAIN, sniff
 from bot.tokens import hash_password, hash_token, new_token, token_matches, verify_password
 from storage import BlobStore, BlobTooLarge, StagedBlob, Stager, StorageFull
@@ -101,6 +103,16 @@ class ContentService:
         self._secret = secret
         self.id_length = id_length
         self.blob_grace = blob_grace
+        limits = settings.limits
+        self.images = ImageWorker()
+        self.rate_limiter = RateLimiter(
+            {"create": limits.rate_create, "read": limits.rate_read, "delete": limits.rate_delete}
+        )
+
+    def check_rate(self, bucket: str, client: str) -> None:
+        """Count one `create`, `read` or `delete` for a client (an IP or an owner), or raise
+        RateLimited."""
+        self.rate_limiter.check(bucket, client)
 
     # ---- adding ---------------------------------------------------------------------------
 
@@ -138,6 +150,7 @@ class ContentService:
         filename = clean_filename(filename)
         loop = asyncio.get_running_loop()
         detected = await loop.run_in_executor(None, detect_language, text, language, filename)
+        await self._check_quota(options.owner_id, len(data))
         staged = await self._stage(self.stager.stage_bytes(data))
         try:
             await self._keep_blob(staged, TEXT_PLAIN)
@@ -170,11 +183,11 @@ class ContentService:
         staged = await self._stage(self.stager.stage(chunks, limit))
         thumb: StagedBlob | None = None
         try:
+            await self._check_quota(options.owner_id, staged.size)
             media_type = sniff(staged.head)
             facts: ImageFacts | None = None
             if media_type in IMAGE_TYPES:
-                loop = asyncio.get_running_loop()
-                facts = await loop.run_in_executor(None, make_thumbnail, staged.path)
+                facts = await self.images.thumbnail(staged.path)
                 thumb = await self._stage(self.stager.stage_bytes(facts.thumbnail))
                 await self._keep_blob(thumb, THUMB_TYPE)
             await self._keep_blob(staged, media_type)
@@ -201,6 +214,17 @@ class ContentService:
             await self.stager.discard(staged)
             if thumb is not None:
                 await self.stager.discard(thumb)
+
+    async def _check_quota(self, owner_id: int | None, size: int) -> None:
+        quota = self.settings.limits.quota
+        if not quota or owner_id is None:
+            return
+        used = await queries.owner_usage(self.db.pool, owner_id)
+        if used + size > quota:
+            raise TooLarge(
+                f"This would take you past your storage quota of {quota:,} bytes "
+                f"({used:,} bytes used)."
+            )
 
     async def _stage(self, staging: Awaitable[StagedBlob]) -> StagedBlob:
         try:
@@ -347,6 +371,10 @@ class ContentService:
             raise Gone()
         if item.max_views is not None and item.views >= item.max_views:
             raise Gone("This item has been viewed as many times as it was allowed.")
+        if item.blocked_reason is not None:
+            raise Blocked(f"This item is blocked on this instance: {item.blocked_reason}")
+        if item.target is not None:
+            check_link_allowed(item.target, (), self.settings.limits.blocked_domains)
         return item
 
     async def resolve(
@@ -481,6 +509,15 @@ class ContentService:
             None, partial(self.stager.sweep, older_than=max(grace, 60))
         )
         return SweepReport(expired, blobs_removed, temp_removed)
+
+    async def block(self, content_id: str, reason: str | None) -> None:
+        """Block an item for everyone (HTTP 451), or unblock it with reason None."""
+        if reason is not None and not 0 < len(reason.strip()) <= 500:
+            raise Invalid("A block reason is 1 to 500 characters.")
+        if not ID_PATTERN.match(content_id) or not await queries.set_blocked(
+            self.db.pool, content_id, reason.strip() if reason else None
+        ):
+            raise NotFound()
 
     # ---- owners and tokens ----------------------------------------------------------------
 

@@ -408,3 +408,25 @@ async def test_stats_are_for_the_owner_only(runtime: Runtime) -> None:
     for intruder in (bob, None):
         with pytest.raises(NotFound, match="not yours"):
             await service.stats(content_id, owner_id=intruder)
+
+
+async def test_image_work_is_bounded_in_time_and_recovers(runtime: Runtime) -> None:
+    service = runtime.service
+    service.images.timeout = 0.05
+    big = jpeg_bytes(6000, 4000)
+    with pytest.raises(Unprocessable, match="too long"):
+        await service.add_upload(chunks_of(big))
+    service.images.timeout = 30
+    created = await service.add_upload(chunks_of(png_bytes(20, 10)))
+    assert (created.item.width, created.item.height) == (20, 10)
+
+
+async def test_image_work_is_bounded_in_memory(runtime: Runtime) -> None:
+    service = runtime.service
+    service.images.close()
+    service.images.memory_limit = 300 * 1024 * 1024
+    out = io.BytesIO()
+    Image.new("RGB", (7000, 7000), (1, 2, 3)).save(out, "PNG")  # 147 MB once decoded, x2 to scale
+    with pytest.raises(Unprocessable, match="memory"):
+        await service.add_upload(chunks_of(out.getvalue()))
+    assert await runtime.db.pool.fetchval("SELECT count(*) FROM refs") == 0

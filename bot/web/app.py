@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 
+import asyncpg
 from aiohttp import web
 
 from bot.errors import (
@@ -25,10 +26,18 @@ from bot.errors import (
 )
 from bot.runtime import Runtime
 from bot.service import ContentService
-from bot.web import items
+from bot.web import items, limits
 from bot.web.keys import RUNTIME_KEY, SERVICE_KEY
 
 log = logging.getLogger(__name__)
+
+DATABASE_DOWN = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.InterfaceError,
+    ConnectionError,
+    TimeoutError,
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -74,6 +83,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except RefbinError as error:
         return error_response(error)
+    except DATABASE_DOWN as exc:
+        # Fail fast and say so; the pool reconnects by itself once PostgreSQL is back.
+        log.warning("database unavailable: %r", exc)
+        return error_response(Unavailable("The database is unavailable; try again shortly."))
 
 
 @web.middleware
@@ -90,7 +103,7 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
 
 def create_app(runtime: Runtime) -> web.Application:
     """The refbin web application over an open runtime."""
-    app = web.Application(middlewares=[security_headers, error_middleware])
+    app = web.Application(middlewares=[security_headers, error_middleware, limits.rate_limits])
     app[RUNTIME_KEY] = runtime
     app[SERVICE_KEY] = runtime.service
     app.router.add_get("/healthz", healthz)
