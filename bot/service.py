@@ -12,7 +12,7 @@ from functools import partial
 
 import asyncpg
 
-from bot import queries
+from bot import failpoints, queries
 from bot.config import Settings
 from bot.counting import VisitCounter
 from bot.db import Database
@@ -190,7 +190,9 @@ class ContentService:
                 facts = await self.images.thumbnail(staged.path)
                 thumb = await self._stage(self.stager.stage_bytes(facts.thumbnail))
                 await self._keep_blob(thumb, THUMB_TYPE)
+            failpoints.reach("upload.staged")
             await self._keep_blob(staged, media_type)
+            failpoints.reach("upload.renamed")
 
             async def insert_subtype(conn: asyncpg.Connection, content_id: str) -> None:
                 await queries.touch_blob(conn, staged.sha256, staged.size, media_type)
@@ -209,7 +211,9 @@ class ContentService:
                 )
 
             kind = "file" if facts is None else "image"
-            return await self._add(kind, bytes.fromhex(staged.sha256), options, insert_subtype)
+            created = await self._add(kind, bytes.fromhex(staged.sha256), options, insert_subtype)
+            failpoints.reach("upload.committed")
+            return created
         finally:
             await self.stager.discard(staged)
             if thumb is not None:
