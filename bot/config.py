@@ -78,6 +78,7 @@ class ServerSettings:
     content_url: str = field(default="", metadata=_parse(_url))  # a separate origin for raw bytes
     trusted_proxies: tuple[str, ...] = field(default=(), metadata=_parse(_networks))
     anonymous_uploads: bool = True
+    read_timeout: int = 30  # seconds an upload may stall before it is dropped with 408
 
     @property
     def base_url(self) -> str:

@@ -80,6 +80,12 @@ class RateLimited(RefbinError):
         self.retry_after = retry_after
 
 
+class TimedOut(RefbinError):
+    """The client sent its request too slowly (HTTP 408)."""
+
+    code = "timeout"
+
+
 class Blocked(RefbinError):
     """The item or its target is blocked on this instance (HTTP 451)."""
 

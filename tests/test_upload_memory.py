@@ -4,6 +4,7 @@ limit is enforced while streaming with 413."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import socket
 import sys
@@ -101,3 +102,33 @@ async def test_upload_past_the_limit_is_refused_while_streaming(web_process, tmp
     assert peak - baseline < RSS_GROWTH_LIMIT
     leftovers = list((tmp_path / "data").rglob("*.part"))
     assert leftovers == []
+
+
+async def test_a_stalled_upload_times_out_and_leaves_nothing(runtime, settings, tmp_path) -> None:
+    """Slow loris: a body that stops arriving is dropped with 408 after server.read_timeout."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.web import create_app
+
+    runtime.service.settings = dataclasses.replace(
+        settings, server=dataclasses.replace(settings.server, read_timeout=1)
+    )
+    never = asyncio.Event()
+
+    async def trickle() -> AsyncIterator[bytes]:
+        yield b"x" * 1000
+        await never.wait()
+        yield b"never sent"
+
+    writer = aiohttp.MultipartWriter("form-data")
+    part = writer.append(trickle(), {"Content-Type": "application/octet-stream"})
+    part.set_content_disposition("form-data", name="file", filename="slow.bin")
+    async with TestClient(TestServer(create_app(runtime))) as client:
+        started = asyncio.get_running_loop().time()
+        response = await client.post("/", data=writer)
+        elapsed = asyncio.get_running_loop().time() - started
+        assert response.status == 408
+        assert (await response.json())["error"]["code"] == "timeout"
+        assert elapsed < 10
+    assert list(runtime.service.stager.tmp_dir.glob("*.part")) == []
+    assert await runtime.db.pool.fetchval("SELECT count(*) FROM refs") == 0

@@ -20,6 +20,7 @@ from bot.errors import (
     RateLimited,
     RefbinError,
     StorageFull,
+    TimedOut,
     TooLarge,
     Unavailable,
     Unprocessable,
@@ -52,6 +53,7 @@ STATUS_FOR_ERROR: tuple[tuple[type[RefbinError], int], ...] = (
     (Conflict, 409),
     (TooLarge, 413),
     (RateLimited, 429),
+    (TimedOut, 408),
     (Blocked, 451),
     (StorageFull, 507),
     (Unavailable, 503),
@@ -71,7 +73,7 @@ def error_response(error: RefbinError) -> web.Response:
     response = web.json_response(body, status=status_for(error), dumps=json.dumps)
     if isinstance(error, RateLimited):
         response.headers["Retry-After"] = str(max(1, round(error.retry_after)))
-    if isinstance(error, TooLarge):
+    if isinstance(error, TooLarge | TimedOut):
         # The rest of the body is not read: close the connection rather than drain it.
         response.force_close()
     return response
@@ -103,7 +105,11 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
 
 def create_app(runtime: Runtime) -> web.Application:
     """The refbin web application over an open runtime."""
-    app = web.Application(middlewares=[security_headers, error_middleware, limits.rate_limits])
+    # Forms read whole (URL-encoded pastes) may be as large as a paste; uploads stream instead.
+    app = web.Application(
+        middlewares=[security_headers, error_middleware, limits.rate_limits],
+        client_max_size=runtime.settings.limits.paste + 64 * 1024,
+    )
     app[RUNTIME_KEY] = runtime
     app[SERVICE_KEY] = runtime.service
     app.router.add_get("/healthz", healthz)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from urllib.parse import quote, urlsplit
 
 from aiohttp import BodyPartReader, web
 
-from bot.errors import Forbidden, Invalid, TooLarge
+from bot.errors import Forbidden, Invalid, TimedOut, TooLarge
 from bot.models import Created, Item, ItemOptions, Visit
 from bot.service import ContentService
 from bot.sniff import TEXT_PLAIN, is_active
@@ -96,7 +97,11 @@ async def create_item(request: web.Request) -> web.Response:
     if request.content_type == "application/x-www-form-urlencoded":
         if (request.content_length or 0) > service.settings.limits.paste + FIELD_LIMIT:
             raise TooLarge(f"The paste is larger than {service.settings.limits.paste:,} bytes.")
-        posted = await request.post()
+        try:
+            async with asyncio.timeout(service.settings.server.read_timeout):
+                posted = await request.post()
+        except TimeoutError:
+            raise TimedOut("The form arrived too slowly and was dropped.") from None
         fields = {name: value for name, value in posted.items() if isinstance(value, str)}
     elif request.content_type.startswith("multipart/"):
         created = await _read_multipart(request, fields, owner_id)
@@ -120,6 +125,7 @@ async def _read_multipart(
 ) -> Created | None:
     """Read form fields into `fields`; a file part is streamed straight into the service."""
     service = service_of(request)
+    idle = service.settings.server.read_timeout
     reader = await request.multipart()
     created = None
     while (part := await reader.next()) is not None:
@@ -129,14 +135,15 @@ async def _read_multipart(
             if created is not None:
                 raise Invalid("Send one item per request.")
             created = await service.add_upload(
-                _part_chunks(part),
+                _part_chunks(part, idle),
                 filename=part.filename,
                 options=parse_options(fields, owner_id),
             )
         elif part.name == "text":
-            fields["text"] = await _read_field(part, service.settings.limits.paste + 1, "paste")
+            limit = service.settings.limits.paste + 1
+            fields["text"] = await _read_field(part, limit, "paste", idle)
         elif part.name is not None:
-            fields[part.name] = await _read_field(part, FIELD_LIMIT, part.name)
+            fields[part.name] = await _read_field(part, FIELD_LIMIT, part.name, idle)
     return created
 
 
@@ -158,14 +165,24 @@ async def _create_from_fields(
     raise Invalid("Nothing to store: send url, text or file.")
 
 
-async def _part_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
-    while chunk := await part.read_chunk(READ_CHUNK):
+async def _part_chunks(part: BodyPartReader, idle_timeout: float) -> AsyncIterator[bytes]:
+    while chunk := await read_chunk(part, idle_timeout):
         yield chunk
 
 
-async def _read_field(part: BodyPartReader, limit: int, name: str) -> str:
+async def read_chunk(part: BodyPartReader, idle_timeout: float) -> bytes:
+    """The next chunk of a part; TimedOut when the client sends nothing for `idle_timeout` s
+    (a slow-loris upload would otherwise hold a connection and a temporary file forever)."""
+    try:
+        async with asyncio.timeout(idle_timeout):
+            return await part.read_chunk(READ_CHUNK)
+    except TimeoutError:
+        raise TimedOut(f"The upload stalled for {idle_timeout:g} s and was dropped.") from None
+
+
+async def _read_field(part: BodyPartReader, limit: int, name: str, idle_timeout: float) -> str:
     data = bytearray()
-    while chunk := await part.read_chunk(READ_CHUNK):
+    while chunk := await read_chunk(part, idle_timeout):
         data += chunk
         if len(data) > limit:
             if name == "paste":
