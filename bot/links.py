@@ -12,7 +12,7 @@ MAX_LINK_LENGTH = 2048
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # What browsers strip from either end of a typed URL: C0 controls and space.
 _EDGE = "".join(chr(c) for c in range(0x21))
-_INSIDE_FORBIDDEN = re.compile(r"[\x00-\x20\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_INSIDE_FORBIDDEN = re.compile(r"[\s\x00-\x20\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def normalise_link(raw: str) -> str:
@@ -77,6 +77,9 @@ def _encode_host(host: str) -> str:
             raise Invalid("The link's host has characters a host name cannot have.")
         return host
     try:
-        return host.encode("idna").decode("ascii")
+        encoded = host.encode("idna").decode("ascii")
     except UnicodeError:
         raise Invalid("The link's host is not a valid international domain name.") from None
+    if not re.fullmatch(r"[a-z0-9.\-]+", encoded):
+        raise Invalid("The link's host has characters a host name cannot have.")
+    return encoded
