@@ -32,11 +32,13 @@ from bot.web.keys import RUNTIME_KEY, SERVICE_KEY
 
 log = logging.getLogger(__name__)
 
-DATABASE_DOWN = (
+# What a request meets when PostgreSQL (or the storage under it) is gone: a refused or missing
+# socket (OSError), a connection dropped mid-query, or a pool that cannot hand one out in time.
+BACKEND_DOWN = (
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
     asyncpg.InterfaceError,
-    ConnectionError,
+    OSError,
     TimeoutError,
 )
 
@@ -85,10 +87,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except RefbinError as error:
         return error_response(error)
-    except DATABASE_DOWN as exc:
+    except BACKEND_DOWN as exc:
         # Fail fast and say so; the pool reconnects by itself once PostgreSQL is back.
-        log.warning("database unavailable: %r", exc)
-        return error_response(Unavailable("The database is unavailable; try again shortly."))
+        log.warning("backend unavailable: %r", exc)
+        return error_response(
+            Unavailable("The database or storage is unavailable; try again shortly.")
+        )
 
 
 @web.middleware
