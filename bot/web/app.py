@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 # socket (OSError), a connection dropped mid-query, or a pool that cannot hand one out in time.
 BACKEND_DOWN = (
     asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, or not yet up
     asyncpg.InterfaceError,
     OSError,
     TimeoutError,
