@@ -65,6 +65,30 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     revoke = token_sub.add_parser("revoke", help="revoke the tokens with this name")
     revoke.add_argument("name")
+
+    storage = sub.add_parser("storage", help="manage the blob store")
+    storage_sub = storage.add_subparsers(dest="action", required=True, metavar="ACTION")
+    copy = storage_sub.add_parser(
+        "copy", help="copy every blob to another store, verified, then switch to it"
+    )
+    copy.add_argument("--to", required=True, choices=("s3", "local"), help="the new store")
+    copy.add_argument(
+        "--from", dest="source", choices=("s3", "local"), help="default: storage.backend"
+    )
+    copy.add_argument("--jobs", type=int, default=4, help="blobs copied at once (default 4)")
+    copy.add_argument(
+        "--verify-existing",
+        action="store_true",
+        help="hash blobs the new store already has too, and copy damaged ones again",
+    )
+    copy.add_argument(
+        "--accept-losses",
+        action="store_true",
+        help="switch even when blobs that items use are missing or corrupt in the old store",
+    )
+    copy.add_argument(
+        "--no-switch", action="store_true", help="copy and verify only; change no configuration"
+    )
     return parser
 
 
@@ -118,10 +142,30 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         if command == "bot" and not settings.discord.token:
             raise ConfigError("discord.token (or REFBIN_DISCORD_TOKEN) is not set")
         _use_uvloop()
-        asyncio.run(server.run(settings, with_web=command != "bot", with_bot=command != "web"))
+        asyncio.run(
+            server.run(
+                settings,
+                with_web=command != "bot",
+                with_bot=command != "web",
+                sync_commands=command == "bot" and args.sync,
+            )
+        )
         return 0
     if command == "add":
         return asyncio.run(_add(args, settings))
+    if command == "storage":
+        from bot.storage_copy import CopyRequest, run_copy
+
+        request = CopyRequest(
+            source=args.source or settings.storage.backend,
+            target=args.to,
+            config_path=_config_path(args.config),
+            jobs=max(1, args.jobs),
+            verify_existing=args.verify_existing,
+            accept_losses=args.accept_losses,
+            switch=not args.no_switch,
+        )
+        return asyncio.run(run_copy(settings, request))
     return asyncio.run(_admin(args, settings))
 
 

@@ -121,6 +121,8 @@ class DiscordSettings:
     token: str = ""
     dev_guild: int = 0
     reminders: bool = True
+    auto_paste: bool = False  # needs the privileged Message Content intent
+    shard_count: int = 0  # 0: one gateway connection; N: AutoShardedBot with N shards
 
 
 @dataclass(frozen=True)

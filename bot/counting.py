@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import asyncpg
@@ -21,6 +22,12 @@ class VisitCounter:
         self._views: Counter[str] = Counter()
         self._visits: Counter[tuple[str, date, str]] = Counter()
         self._lock = asyncio.Lock()
+        self._flush_listeners: list[Callable[[int], None]] = []
+
+    def on_flush(self, listener: Callable[[int], None]) -> Callable[[], None]:
+        """Call `listener(visits)` after every flush that wrote; returns what unsubscribes it."""
+        self._flush_listeners.append(listener)
+        return lambda: self._flush_listeners.remove(listener)
 
     def add(self, content_id: str, referrer: str, *, view_counted: bool) -> None:
         """Count a visit; `view_counted` says the view itself was already counted in the row."""
@@ -56,7 +63,10 @@ class VisitCounter:
                 self._views.update(views)
                 self._visits.update(visits)
                 raise
-            return sum(visits.values())
+            flushed = sum(visits.values())
+            for listener in self._flush_listeners:
+                listener(flushed)
+            return flushed
 
     async def run(self, pool: asyncpg.Pool, interval: float) -> None:
         """Flush every `interval` seconds until cancelled; the owner flushes once more on stop."""

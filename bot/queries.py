@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -357,7 +357,8 @@ async def list_owned(
         FROM {ITEM_FROM}
         WHERE r.owner_id = $1
           AND ($2::ref_kind IS NULL OR r.kind = $2::ref_kind)
-          AND ($3::timestamptz IS NULL OR (r.created_at, r.content_id) < ($3, $4))
+          AND (r.created_at, r.content_id)
+              < (COALESCE($3::timestamptz, 'infinity'), COALESCE($4::text, ''))
         ORDER BY r.created_at DESC, r.content_id DESC
         LIMIT $5
         """,
@@ -522,3 +523,203 @@ async def fetch_items(
 async def notify_invalidate(conn: asyncpg.Connection | asyncpg.Pool, content_id: str) -> None:
     """Tell every process's item cache that an item changed (sent when the transaction commits)."""
     await conn.execute("SELECT pg_notify('refbin_invalidate', $1)", content_id)
+
+
+# ---- moving blobs between stores (`refbin storage copy`) -----------------------------------
+
+
+async def database_now(conn: asyncpg.Connection | asyncpg.Pool) -> datetime:
+    """The database's clock, to compare with the times it wrote."""
+    return await conn.fetchval("SELECT now()")
+
+
+async def blob_totals(conn: asyncpg.Connection | asyncpg.Pool) -> asyncpg.Record:
+    """How many blobs there are and their total size."""
+    return await conn.fetchrow(
+        """
+        SELECT count(*) AS blobs, COALESCE(sum(size), 0)::bigint AS bytes
+        FROM blobs
+        """
+    )
+
+
+async def blob_keys_after(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    after: str,
+    limit: int,
+    touched_since: datetime | None = None,
+) -> list[str]:
+    """One page of blob keys in order, after `after` (keyset), optionally only recent ones."""
+    rows = await conn.fetch(
+        """
+        SELECT sha256
+        FROM blobs
+        WHERE sha256 > $1
+          AND ($3::timestamptz IS NULL OR touched_at >= $3)
+        ORDER BY sha256
+        LIMIT $2
+        """,
+        after,
+        limit,
+        touched_since,
+    )
+    return [row["sha256"] for row in rows]
+
+
+async def items_using_blobs(
+    conn: asyncpg.Connection | asyncpg.Pool, shas: Sequence[str]
+) -> list[asyncpg.Record]:
+    """(sha256, content_id) for every item whose bytes or thumbnail are one of these blobs."""
+    return await conn.fetch(
+        """
+        SELECT sha256, content_id
+        FROM texts
+        WHERE sha256 = ANY($1::text[])
+        UNION ALL
+        SELECT sha256, content_id
+        FROM files
+        WHERE sha256 = ANY($1::text[])
+        UNION ALL
+        SELECT sha256, content_id
+        FROM images
+        WHERE sha256 = ANY($1::text[])
+        UNION ALL
+        SELECT thumb_sha256, content_id
+        FROM images
+        WHERE thumb_sha256 = ANY($1::text[])
+        ORDER BY 1, 2
+        """,
+        shas,
+    )
+
+
+# ---- Discord: guild settings, expiry reminders, extending -----------------------------------
+
+GUILD_SETTINGS_COLUMNS = """
+    guild_id, auto_paste_channels, auto_paste_min_lines, auto_paste_delete, default_expiry,
+    allowed_kinds::text[] AS allowed_kinds, upload_limit
+"""
+
+
+async def fetch_guild_settings(
+    conn: asyncpg.Connection | asyncpg.Pool, guild_id: int
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"""
+        SELECT {GUILD_SETTINGS_COLUMNS}
+        FROM guild_settings
+        WHERE guild_id = $1
+        """,
+        guild_id,
+    )
+
+
+async def upsert_guild_settings(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    *,
+    guild_id: int,
+    auto_paste_channels: Sequence[int],
+    auto_paste_min_lines: int,
+    auto_paste_delete: bool,
+    default_expiry: timedelta | None,
+    allowed_kinds: Sequence[str],
+    upload_limit: int | None,
+) -> asyncpg.Record:
+    """Write a guild's settings whole; the row as stored."""
+    return await conn.fetchrow(
+        f"""
+        INSERT INTO guild_settings (guild_id, auto_paste_channels, auto_paste_min_lines,
+                                    auto_paste_delete, default_expiry, allowed_kinds,
+                                    upload_limit, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6::text[]::ref_kind[], $7, now())
+        ON CONFLICT (guild_id) DO UPDATE
+        SET auto_paste_channels = EXCLUDED.auto_paste_channels,
+            auto_paste_min_lines = EXCLUDED.auto_paste_min_lines,
+            auto_paste_delete = EXCLUDED.auto_paste_delete,
+            default_expiry = EXCLUDED.default_expiry,
+            allowed_kinds = EXCLUDED.allowed_kinds,
+            upload_limit = EXCLUDED.upload_limit,
+            updated_at = now()
+        RETURNING {GUILD_SETTINGS_COLUMNS}
+        """,
+        guild_id,
+        list(auto_paste_channels),
+        auto_paste_min_lines,
+        auto_paste_delete,
+        default_expiry,
+        list(allowed_kinds),
+        upload_limit,
+    )
+
+
+async def claim_due_reminders(
+    conn: asyncpg.Connection | asyncpg.Pool, now: datetime, window: timedelta, limit: int
+) -> list[asyncpg.Record]:
+    """Mark, and return, live items of Discord owners (with reminders on) that expire within
+    `window` of `now` and were not reminded in this life. One statement: the claim and the
+    mark commit together, and concurrent claimers skip each other's rows."""
+    return await conn.fetch(
+        """
+        UPDATE refs r
+        SET reminded_at = now()
+        FROM owners o
+        WHERE o.owner_id = r.owner_id
+          AND r.content_id IN (
+            SELECT d.content_id
+            FROM refs d
+            JOIN owners w ON w.owner_id = d.owner_id
+            WHERE d.expires_at > $1
+              AND d.expires_at <= $1 + $2::interval
+              AND (d.reminded_at IS NULL OR d.reminded_at < d.created_at)
+              AND d.blocked_reason IS NULL
+              AND (d.max_views IS NULL OR d.views < d.max_views)
+              AND w.reminders
+              AND w.discord_user_id IS NOT NULL
+            ORDER BY d.expires_at
+            LIMIT $3
+            FOR UPDATE OF d SKIP LOCKED
+          )
+        RETURNING r.content_id, r.kind::text AS kind, o.discord_user_id, r.expires_at
+        """,
+        now,
+        window,
+        limit,
+    )
+
+
+async def release_reminder(conn: asyncpg.Connection | asyncpg.Pool, content_id: str) -> None:
+    """Make a claimed reminder due again (its sending failed for a reason that may pass)."""
+    await conn.execute("UPDATE refs SET reminded_at = NULL WHERE content_id = $1", content_id)
+
+
+async def fetch_expiry_for_update(
+    conn: asyncpg.Connection, content_id: str
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """
+        SELECT owner_id, expires_at
+        FROM refs
+        WHERE content_id = $1
+        FOR UPDATE
+        """,
+        content_id,
+    )
+
+
+async def set_expiry(conn: asyncpg.Connection, content_id: str, expires_at: datetime) -> None:
+    """A new expiry, which also makes the item's reminder due again."""
+    await conn.execute(
+        """
+        UPDATE refs
+        SET expires_at = $2, reminded_at = NULL
+        WHERE content_id = $1
+        """,
+        content_id,
+        expires_at,
+    )
+
+
+async def set_owner_reminders(
+    conn: asyncpg.Connection | asyncpg.Pool, owner_id: int, enabled: bool
+) -> None:
+    await conn.execute("UPDATE owners SET reminders = $2 WHERE owner_id = $1", owner_id, enabled)

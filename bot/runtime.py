@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from bot import queries
+from bot.cache import invalidation_listener
 from bot.config import Settings
 from bot.db import Database, open_database
 from bot.service import ContentService
@@ -37,7 +38,8 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             settings=settings, db=db, store=store, stager=stager, secret=secret
         )
         try:
-            yield Runtime(settings=settings, db=db, store=store, service=service)
+            async with invalidation_listener(service.cache, db.dsn):
+                yield Runtime(settings=settings, db=db, store=store, service=service)
         finally:
             service.images.close()
             try:

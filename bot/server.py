@@ -18,8 +18,15 @@ from bot.web import create_app
 log = logging.getLogger(__name__)
 
 
-async def run(settings: Settings, *, with_web: bool = True, with_bot: bool = True) -> None:
-    """Run until a signal asks to stop, then close everything in order."""
+async def run(
+    settings: Settings,
+    *,
+    with_web: bool = True,
+    with_bot: bool = True,
+    sync_commands: bool = False,
+) -> None:
+    """Run until a signal asks to stop, then close everything in order. `sync_commands`: the
+    bot syncs its app commands globally first (`refbin bot --sync`)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -28,7 +35,7 @@ async def run(settings: Settings, *, with_web: bool = True, with_bot: bool = Tru
         runner = await start_web(runtime) if with_web else None
         try:
             if with_bot and settings.discord.token:
-                await run_bot_until(runtime, stop)
+                await run_bot_until(runtime, stop, sync_globally=sync_commands)
             else:
                 await stop.wait()
         finally:
@@ -48,11 +55,13 @@ async def start_web(runtime: Runtime) -> web.AppRunner:
     return runner
 
 
-async def run_bot_until(runtime: Runtime, stop: asyncio.Event) -> None:
+async def run_bot_until(
+    runtime: Runtime, stop: asyncio.Event, *, sync_globally: bool = False
+) -> None:
     """Run the Discord bot beside the web server until `stop` is set (or the bot fails)."""
     from bot.discord_app import run_bot  # imported here: web-only processes never need it
 
-    bot_task = asyncio.create_task(run_bot(runtime))
+    bot_task = asyncio.create_task(run_bot(runtime, sync_globally=sync_globally))
     stop_task = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait({bot_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
     for task in (bot_task, stop_task):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import re
 import unicodedata
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
@@ -13,6 +14,7 @@ from functools import partial
 import asyncpg
 
 from bot import failpoints, queries
+from bot.cache import ItemCache
 from bot.config import Settings
 from bot.counting import VisitCounter
 from bot.db import Database
@@ -26,12 +28,14 @@ from bot.errors import (
     TooLarge,
 )
 from bot.errors import StorageFull as StorageFullError
+from bot.guilds import GuildSettings, check_guild_settings
 from bot.ids import PRIVATE_LENGTH, SHORT_LENGTH, keyed_candidates, random_candidates
 from bot.images import THUMB_TYPE, ImageFacts, ImageWorker
 from bot.languages import count_lines, detect_language
 from bot.links import check_link_allowed, normalise_link
 from bot.models import KINDS, Created, Item, ItemOptions, Page, Stats, SweepReport, Visit
 from bot.ratelimit import RateLimiter
+from bot.reminders import REMINDER_WINDOW, Reminder
 from bot.sniff import TEXT_PLAIN, sniff
 from bot.tokens import hash_password, hash_token, new_token, token_matches, verify_password
 from storage import BlobStore, BlobTooLarge, StagedBlob, Stager, StorageFull
@@ -105,6 +109,7 @@ class ContentService:
         self.blob_grace = blob_grace
         limits = settings.limits
         self.images = ImageWorker()
+        self.cache = ItemCache(partial(queries.fetch_items, db.read_pool))
         self.rate_limiter = RateLimiter(
             {"create": limits.rate_create, "read": limits.rate_read, "delete": limits.rate_delete}
         )
@@ -364,11 +369,22 @@ class ContentService:
 
     # ---- reading --------------------------------------------------------------------------
 
-    async def get(self, content_id: str) -> Item:
-        """The item, without counting a view; NotFound or Gone."""
+    async def get(self, content_id: str, *, cached: bool = False) -> Item:
+        """The item, without counting a view; NotFound or Gone.
+
+        `cached` serves it from the item cache (visitors): its view count may then be some
+        seconds old, but never a delete, a block or its expiry (see bot/cache.py).
+        """
         if not ID_PATTERN.match(content_id):
             raise NotFound()
-        item = await queries.fetch_item(self.db.read_pool, content_id)
+        if cached:
+            item = await self.cache.get(content_id)
+        else:
+            item = await queries.fetch_item(self.db.read_pool, content_id)
+        if self.db.read_pool is not self.db.pool and (item is None or item.max_views is not None):
+            # A replica lags: a view-limited item is decided on the primary, and an id the
+            # replica does not know yet may have been added a moment ago.
+            item = await queries.fetch_item(self.db.pool, content_id)
         if item is None:
             raise NotFound()
         if item.expires_at is not None and item.expires_at <= datetime.now(UTC):
@@ -377,7 +393,7 @@ class ContentService:
             raise Gone("This item has been viewed as many times as it was allowed.")
         if item.blocked_reason is not None:
             raise Blocked(f"This item is blocked on this instance: {item.blocked_reason}")
-        if item.target is not None:
+        if item.target is not None and self.settings.limits.blocked_domains:
             check_link_allowed(item.target, (), self.settings.limits.blocked_domains)
         return item
 
@@ -389,7 +405,7 @@ class ContentService:
         A view-limited item is counted at once and atomically, so it is served at most
         max_views times; other visits are counted in memory and flushed in batches.
         """
-        item = await self.get(content_id)
+        item = await self.get(content_id, cached=True)
         if item.has_password:
             await self.check_password(content_id, password)
         if visit is not None:
@@ -403,7 +419,8 @@ class ContentService:
         """PasswordRequired unless `password` opens the item."""
         if not password:
             raise PasswordRequired()
-        stored = await queries.fetch_password_hash(self.db.read_pool, content_id)
+        # From the primary: an item a replica has not seen yet must still open.
+        stored = await queries.fetch_password_hash(self.db.pool, content_id)
         loop = asyncio.get_running_loop()
         if stored is None or not await loop.run_in_executor(
             None, verify_password, password, stored
@@ -486,6 +503,8 @@ class ContentService:
             if not allowed:
                 raise NotFound("No such item, or it is not yours to delete.")
             await queries.delete_ref(conn, content_id)
+            await queries.notify_invalidate(conn, content_id)
+        self.cache.invalidate(content_id)
 
     async def sweep(self, batch: int = 500) -> SweepReport:
         """Remove expired and used-up items, blobs no item uses, and stale temporary files."""
@@ -522,6 +541,8 @@ class ContentService:
             self.db.pool, content_id, reason.strip() if reason else None
         ):
             raise NotFound()
+        await queries.notify_invalidate(self.db.pool, content_id)
+        self.cache.invalidate(content_id)
 
     # ---- owners and tokens ----------------------------------------------------------------
 
@@ -559,6 +580,105 @@ class ContentService:
 
         urls = (self.settings.server.base_url, self.settings.server.content_url)
         return tuple(urlsplit(u).hostname or "" for u in urls if u)
+
+    # ---- web access -----------------------------------------------------------------------
+
+    def derive_key(self, purpose: str) -> bytes:
+        """A key for one purpose (e.g. signing unlock cookies), derived from the instance secret."""
+        return hmac.new(self._secret, b"refbin/" + purpose.encode(), hashlib.sha256).digest()
+
+    async def resolve_unlocked(self, content_id: str, *, visit: Visit | None = None) -> Item:
+        """resolve() for a caller who proved the password earlier (a signed unlock cookie)."""
+        item = await self.get(content_id, cached=True)
+        if visit is not None:
+            limited = item.max_views is not None
+            if limited and not await queries.take_view(self.db.pool, content_id):
+                raise Gone("This item has been viewed as many times as it was allowed.")
+            self.counter.add(content_id, visit.referrer, view_counted=limited)
+        return item
+
+    # ---- metrics --------------------------------------------------------------------------
+
+    async def blob_totals(self) -> tuple[int, int]:
+        """How many blobs are stored, and their total size in bytes (each blob once)."""
+        row = await queries.blob_totals(self.db.read_pool)
+        return row["blobs"], row["bytes"]
+
+    # ---- Discord: server settings, expiry reminders, extending ----------------------------
+
+    async def guild_settings(self, guild_id: int) -> GuildSettings:
+        """A server's settings (the defaults until a manager changes one)."""
+        row = await queries.fetch_guild_settings(self.db.pool, guild_id)
+        return GuildSettings(guild_id=guild_id) if row is None else GuildSettings.from_row(row)
+
+    async def save_guild_settings(self, settings: GuildSettings) -> GuildSettings:
+        """Check a server's settings against the instance's limits and store them."""
+        check_guild_settings(settings, self.settings.limits)
+        row = await queries.upsert_guild_settings(
+            self.db.pool,
+            guild_id=settings.guild_id,
+            auto_paste_channels=settings.auto_paste_channels,
+            auto_paste_min_lines=settings.auto_paste_min_lines,
+            auto_paste_delete=settings.auto_paste_delete,
+            default_expiry=settings.default_expiry,
+            allowed_kinds=settings.allowed_kinds,
+            upload_limit=settings.upload_limit,
+        )
+        return GuildSettings.from_row(row)
+
+    async def may_delete(
+        self, content_id: str, *, owner_id: int | None, moderated_guild_id: int | None = None
+    ) -> bool:
+        """Whether delete() with these rights would succeed (to ask before confirming)."""
+        if not ID_PATTERN.match(content_id):
+            return False
+        item = await queries.fetch_item(self.db.pool, content_id)
+        return item is not None and (
+            (owner_id is not None and item.owner_id == owner_id)
+            or (moderated_guild_id is not None and item.guild_id == moderated_guild_id)
+        )
+
+    async def extend(self, content_id: str, *, owner_id: int, by: timedelta) -> Item:
+        """Push a live item's expiry back by `by`, as its owner (NotFound for anyone else)."""
+        if not ID_PATTERN.match(content_id):
+            raise NotFound()
+        now = datetime.now(UTC)
+        limit = self.settings.limits.max_expiry
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            row = await queries.fetch_expiry_for_update(conn, content_id)
+            if row is None or row["owner_id"] != owner_id:
+                raise NotFound("No such item, or it is not yours.")
+            if row["expires_at"] is None:
+                raise Invalid("This item never expires.")
+            if row["expires_at"] <= now:
+                raise Gone()
+            expires_at = row["expires_at"] + by
+            if limit is not None and expires_at > now + limit:
+                raise Invalid("That would keep it longer than this instance allows.")
+            await queries.set_expiry(conn, content_id, expires_at)
+            await queries.notify_invalidate(conn, content_id)
+            item = await queries.fetch_item(conn, content_id)
+        assert item is not None
+        return item
+
+    async def set_reminders(self, owner_id: int, enabled: bool) -> None:
+        """Turn an owner's expiry reminders on or off."""
+        await queries.set_owner_reminders(self.db.pool, owner_id, enabled)
+
+    async def claim_due_reminders(
+        self, now: datetime, *, window: timedelta = REMINDER_WINDOW, limit: int = 100
+    ) -> list[Reminder]:
+        """Reminders for items expiring within `window` after `now`, each claimed (marked
+        sent) before it is returned, so no other process or later round returns it again."""
+        rows = await queries.claim_due_reminders(self.db.pool, now, window, limit)
+        return [
+            Reminder(r["content_id"], r["kind"], r["discord_user_id"], r["expires_at"])
+            for r in rows
+        ]
+
+    async def release_reminder(self, content_id: str) -> None:
+        """A claimed reminder could not be sent for now: make it due again."""
+        await queries.release_reminder(self.db.pool, content_id)
 
 
 def clean_filename(name: str | None) -> str | None:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 if TYPE_CHECKING:
     from storage.staging import Stager
@@ -37,6 +38,20 @@ class StagedBlob:
 def is_sha256(value: str) -> bool:
     """True when value is 64 lower-case hex digits: the only keys a store accepts."""
     return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+def content_disposition(filename: str | None, disposition: str = "attachment") -> str:
+    """A Content-Disposition value (RFC 6266): the exact name as RFC 5987 `filename*`, and an
+    ASCII fallback `filename` for old clients. Safe for any name: nothing can end the header."""
+    if disposition not in ("inline", "attachment"):
+        raise ValueError(f"not a disposition: {disposition!r}")
+    if not filename:
+        return disposition
+    # Quotes, backslashes and controls would break out of the quoted-string; some clients
+    # percent-decode the fallback, so '%' goes too.
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\%' else "_" for c in filename)
+    encoded = quote(filename, safe="")
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
 
 
 class BlobStore(abc.ABC):

@@ -6,12 +6,15 @@ import asyncio
 import contextlib
 import errno
 import os
+import shutil
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from storage.base import BlobStore, StagedBlob, StorageFull, is_sha256
 
 READ_CHUNK = 256 * 1024
+_HEX_DIGITS = frozenset("0123456789abcdef")
 
 
 class LocalBlobStore(BlobStore):
@@ -65,17 +68,81 @@ class LocalBlobStore(BlobStore):
     async def exists(self, sha256: str) -> bool:
         return await asyncio.get_running_loop().run_in_executor(None, self.path_for(sha256).is_file)
 
+    async def iter_keys(self) -> AsyncIterator[str]:
+        """The sha256 of every blob, in order; temporary files and strays are skipped."""
+        loop = asyncio.get_running_loop()
+        for first in await loop.run_in_executor(None, _shard_folders, self.root):
+            for second in await loop.run_in_executor(None, _shard_folders, first):
+                for sha256 in await loop.run_in_executor(None, _blob_names, second):
+                    yield sha256
+
+
+def _shard_folders(folder: Path) -> list[Path]:
+    """The two-hex-digit subfolders of a folder, sorted (not `tmp`, not anything else)."""
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return []
+    return sorted(
+        Path(entry.path)
+        for entry in entries
+        if len(entry.name) == 2 and set(entry.name) <= _HEX_DIGITS and entry.is_dir()
+    )
+
+
+def _blob_names(folder: Path) -> list[str]:
+    """The blobs in a leaf folder: files named by a sha256 that belongs in this folder."""
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return []
+    prefix = folder.parent.name + folder.name
+    return sorted(
+        entry.name
+        for entry in entries
+        if is_sha256(entry.name) and entry.name.startswith(prefix) and entry.is_file()
+    )
+
 
 def _rename_durably(source: Path, final: Path) -> None:
-    """Rename a fsynced temporary file into place and fsync the folder, so the name survives."""
+    """Rename a fsynced temporary file into place and fsync the folder, so the name survives.
+
+    A temporary file on another filesystem (EXDEV: the stager's folder and the store on separate
+    mounts) is copied next to its final name first, so the rename stays atomic all the same.
+    """
     final.parent.mkdir(parents=True, exist_ok=True)
     try:
-        os.replace(source, final)
+        try:
+            os.replace(source, final)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            _copy_into_place(source, final)
     except OSError as exc:
-        if exc.errno == errno.ENOSPC:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise StorageFull(str(exc)) from exc
         raise
-    fd = os.open(final.parent, os.O_RDONLY)
+    _fsync_folder(final.parent)
+
+
+def _copy_into_place(source: Path, final: Path) -> None:
+    """Copy a file across filesystems: to a fsynced neighbour of `final`, renamed over it."""
+    incoming = final.with_name(f"{final.name}.incoming-{uuid.uuid4().hex}")
+    try:
+        with source.open("rb") as reader, incoming.open("xb") as writer:
+            shutil.copyfileobj(reader, writer, READ_CHUNK)
+            writer.flush()
+            os.fsync(writer.fileno())
+        os.replace(incoming, final)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            incoming.unlink()
+        raise
+    source.unlink()
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:

@@ -12,13 +12,12 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import quote
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 
-from storage.base import BlobStore, StagedBlob, StorageFull, is_sha256
+from storage.base import BlobStore, StagedBlob, StorageFull, content_disposition, is_sha256
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +27,9 @@ MAX_PART_SIZE = 5 * 1024 * MiB
 MAX_PARTS = 10_000
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # SigV4 presigned URLs live at most a week
 READ_CHUNK = 256 * 1024
+# A download streamed through refbin holds one connection for as long as its client reads:
+# botocore's default of 10 would queue the eleventh concurrent download behind the others.
+MAX_CONNECTIONS = 100
 OBJECT_MEDIA_TYPE = "application/octet-stream"  # the real type is chosen per download
 
 # Error codes meaning "no room": AWS and Ceph RGW quotas, MinIO's disk threshold and bucket quota.
@@ -90,14 +92,6 @@ def sha256_from_key(prefix: str, key: str) -> str | None:
     return None
 
 
-def content_disposition(filename: str) -> str:
-    """`attachment` with an ASCII fallback name and the exact name in RFC 5987 form (RFC 6266)."""
-    # Quotes, backslashes and control characters would break out of the quoted-string.
-    fallback = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
-    encoded = quote(filename, safe="")
-    return f"attachment; filename=\"{fallback or 'download'}\"; filename*=UTF-8''{encoded}"
-
-
 def is_storage_full(exc: ClientError) -> bool:
     """Whether S3 refused a write because the bucket or the disks behind it are full."""
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
@@ -130,6 +124,7 @@ class S3BlobStore(BlobStore):
             signature_version="s3v4",
             s3={"addressing_style": "path" if s.path_style else "virtual"},
             retries={"mode": "standard"},
+            max_pool_connections=MAX_CONNECTIONS,
             # Several S3-compatible servers reject the CRC32 headers botocore sends by default;
             # the Content-MD5 that commit() sends instead is the check they all understand.
             request_checksum_calculation="when_required",

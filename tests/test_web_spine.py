@@ -132,3 +132,11 @@ async def test_runtime_reopens_on_the_same_data(settings) -> None:
     async with open_runtime(settings) as second:
         item = await second.service.get(created.item.content_id)
     assert item.target == "https://example.com/persist"
+
+
+async def test_bytes_and_page_of_one_url_vary_by_client(client: TestClient) -> None:
+    response = await client.post("/", data=form(text="vary me"))
+    content_id = id_of(await response.text())
+    raw = await client.get(f"/{content_id}")
+    assert raw.headers["Vary"] == "Accept, User-Agent"
+    assert await raw.text() == "vary me"

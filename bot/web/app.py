@@ -25,10 +25,12 @@ from bot.errors import (
     Unavailable,
     Unprocessable,
 )
+from bot.proxy import forwarded_headers
 from bot.runtime import Runtime
 from bot.service import ContentService
-from bot.web import items, limits
+from bot.web import api, csrf, items, limits, pages, raw, sharex
 from bot.web.keys import RUNTIME_KEY, SERVICE_KEY
+from bot.web.metrics import count_requests, setup_metrics
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +88,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except RefbinError as error:
+        if pages.wants_error_page(request):
+            return pages.error_page(request, error, status_for(error))
         return error_response(error)
+    except web.HTTPNotFound:
+        if pages.wants_error_page(request):
+            return pages.error_page(request, None, 404)
+        raise
     except BACKEND_DOWN as exc:
         # Fail fast and say so; the pool reconnects by itself once PostgreSQL is back.
         log.warning("backend unavailable: %r", exc)
@@ -111,12 +119,26 @@ def create_app(runtime: Runtime) -> web.Application:
     """The refbin web application over an open runtime."""
     # Forms read whole (URL-encoded pastes) may be as large as a paste; uploads stream instead.
     app = web.Application(
-        middlewares=[security_headers, error_middleware, limits.rate_limits],
+        middlewares=[
+            # First: everything after it sees the client's address, scheme and host.
+            forwarded_headers(runtime.settings.server.trusted_proxies),
+            count_requests,  # sees the status the middlewares below settle on
+            security_headers,
+            api.json_errors,
+            error_middleware,
+            csrf.refuse_cross_site,
+            limits.rate_limits,
+        ],
         client_max_size=runtime.settings.limits.paste + 64 * 1024,
     )
     app[RUNTIME_KEY] = runtime
     app[SERVICE_KEY] = runtime.service
     app.router.add_get("/healthz", healthz)
+    setup_metrics(app)
+    api.add_routes(app)
+    raw.add_routes(app)
+    sharex.add_routes(app)
+    pages.add_routes(app)  # before items: `/{id}+` and `/oembed` would match `/{content_id}`
     items.add_routes(app)
     return app
 

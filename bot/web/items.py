@@ -1,36 +1,29 @@
-"""Items over HTTP: the curl-friendly `POST /`, `GET /{id}` and `GET /{id}/raw`."""
+"""Items over HTTP: the curl-friendly `POST /` and `GET /{id}` (raw bytes: bot.web.raw)."""
 
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator
-from urllib.parse import quote, urlsplit
 
 from aiohttp import BodyPartReader, web
 
 from bot.errors import Forbidden, Invalid, TimedOut, TooLarge
-from bot.models import Created, Item, ItemOptions, Visit
+from bot.models import Created, ItemOptions
 from bot.service import ContentService
-from bot.sniff import TEXT_PLAIN, is_active
 from bot.units import parse_duration
+from bot.web import pages
 from bot.web.keys import SERVICE_KEY
+from bot.web.metrics import count_created
+from bot.web.raw import serve_item
+from bot.web.visitors import visit_of
 
 READ_CHUNK = 256 * 1024
 FIELD_LIMIT = 4096  # option fields are short
-# Link-preview fetchers and crawlers: they see items but are not visitors.
-BOT_AGENTS = re.compile(
-    r"discordbot|slackbot|twitterbot|facebookexternalhit|telegrambot|whatsapp|linkedinbot"
-    r"|skypeuripreview|mastodon|pleroma|embedly|redditbot|googlebot|bingbot|applebot"
-    r"|bot\b|crawler|spider|preview",
-    re.IGNORECASE,
-)
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/", create_item)
     app.router.add_get("/{content_id}", show_item)
-    app.router.add_get("/{content_id}/raw", raw_item)
 
 
 def service_of(request: web.Request) -> ContentService:
@@ -109,6 +102,9 @@ async def create_item(request: web.Request) -> web.Response:
         raise Invalid("Send a form: -F url=…, -F text=… or -F file=@….")
     if created is None:
         created = await _create_from_fields(service, fields, owner_id)
+    count_created(request, created)
+    if fields.get("format") == "html" or pages.wants_html(request):
+        return pages.created_page(request, created)
     headers = {}
     if created.delete_token:
         headers["X-Delete-Token"] = created.delete_token
@@ -131,6 +127,8 @@ async def _read_multipart(
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader):
             raise Invalid("Nested multipart bodies are not accepted.")
+        if part.name == "file" and not part.filename:
+            continue  # a browser form's file input with no file chosen
         if part.name == "file" and part.filename is not None:
             if created is not None:
                 raise Invalid("Send one item per request.")
@@ -151,7 +149,7 @@ async def _create_from_fields(
     service: ContentService, fields: dict[str, str], owner_id: int | None
 ) -> Created:
     options = parse_options(fields, owner_id)
-    if "url" in fields:
+    if fields.get("url", "").strip():  # the web form sends an empty url beside a paste
         return await service.add_link(
             fields["url"], alias=fields.get("alias") or None, options=options
         )
@@ -194,17 +192,11 @@ async def _read_field(part: BodyPartReader, limit: int, name: str, idle_timeout:
         raise Invalid(f"The field {name!r} is not UTF-8 text.") from None
 
 
-def visit_of(request: web.Request) -> Visit | None:
-    """The visit to count, or None for link-preview fetchers and crawlers."""
-    agent = request.headers.get("User-Agent", "")
-    if BOT_AGENTS.search(agent):
-        return None
-    referrer = urlsplit(request.headers.get("Referer", "")).hostname or ""
-    return Visit(referrer=referrer.lower())
-
-
 async def show_item(request: web.Request) -> web.StreamResponse:
-    """A link redirects; a paste, an image or a file is served (pages come later)."""
+    """A link redirects; a paste, an image or a file is served: as a page to browsers and
+    link-preview bots, as its bytes to everyone else (`curl …/ID` prints a paste)."""
+    if pages.wants_page(request):
+        return await pages.show_item_page(request)
     service = service_of(request)
     item = await service.resolve(
         request.match_info["content_id"],
@@ -214,56 +206,7 @@ async def show_item(request: web.Request) -> web.StreamResponse:
     if item.kind == "url":
         assert item.target is not None
         raise web.HTTPFound(item.target, headers={"Cache-Control": "private, max-age=0"})
-    return await serve_bytes(request, service, item)
-
-
-async def raw_item(request: web.Request) -> web.StreamResponse:
-    service = service_of(request)
-    item = await service.resolve(
-        request.match_info["content_id"],
-        visit=visit_of(request),
-        password=request.headers.get("X-Password"),
-    )
-    if item.kind == "url":
-        assert item.target is not None
-        return web.Response(text=item.target + "\n", content_type="text/plain")
-    return await serve_bytes(request, service, item)
-
-
-async def serve_bytes(
-    request: web.Request, service: ContentService, item: Item
-) -> web.StreamResponse:
-    """The stored bytes, with a media type that can never run as our site."""
-    assert item.sha256 is not None and item.media_type is not None
-    media_type = TEXT_PLAIN if item.kind == "text" else item.media_type
-    headers = {
-        "Content-Type": media_type,
-        "ETag": f'"{item.sha256}"',
-        "Content-Security-Policy": "sandbox; default-src 'none'",
-        "Cache-Control": "public, max-age=31536000, immutable"
-        if item.immutable
-        else "private, no-cache",
-    }
-    disposition = "attachment" if is_active(media_type) else "inline"
-    headers["Content-Disposition"] = content_disposition(disposition, item.filename)
-    path = service.store.local_path(item.sha256)
-    if path is not None:
-        response = web.FileResponse(path, headers=headers)
-        return response
-    response = web.StreamResponse(headers=headers)
-    response.content_length = item.size
-    await response.prepare(request)
-    async for chunk in service.open_blob(item.sha256):
-        await response.write(chunk)
-    await response.write_eof()
+    response = await serve_item(request, service, item)
+    # The same URL answers browsers with a page: a shared cache must keep the two apart.
+    response.headers["Vary"] = "Accept, User-Agent"
     return response
-
-
-def content_disposition(kind: str, filename: str | None) -> str:
-    """RFC 6266 with an RFC 5987 `filename*` for any name; an ASCII fallback for old clients."""
-    if not filename:
-        return kind
-    fallback = "".join(
-        c if c.isascii() and c.isprintable() and c not in '"\\%;' else "_" for c in filename
-    )
-    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"

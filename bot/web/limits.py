@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.proxy import client_ip
 from bot.web.keys import SERVICE_KEY
 from bot.web.types import Handler
 
@@ -18,13 +19,7 @@ def client_key(request: web.Request) -> str:
         # The token itself is the key here (hashed by the limiter's dict, never stored):
         # resolving it to an owner would cost a query before the limit could refuse anything.
         return "token:" + header[7:].strip()[:64]
-    return "ip:" + client_address(request)
-
-
-def client_address(request: web.Request) -> str:
-    """The client's address: from bot.proxy when a trusted proxy forwarded the request."""
-    forwarded = request.get("client_ip")
-    return forwarded if isinstance(forwarded, str) else (request.remote or "")
+    return "ip:" + client_ip(request)
 
 
 @web.middleware

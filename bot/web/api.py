@@ -1,0 +1,427 @@
+"""The JSON API under /api/v1: add items, look them up, list and delete yours, read their stats.
+
+Every answer under /api/ is JSON, errors included (`{"error": {"code", "message"}}`), also the
+router's own 404 and 405 and aiohttp's 413. Also here: `DELETE /{id}`, the curl-friendly delete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+
+from bot.errors import Invalid, TimedOut, TooLarge
+from bot.models import Created, Item, ItemOptions, Stats
+from bot.service import ContentService
+from bot.web import openapi
+from bot.web.items import FIELD_LIMIT, parse_options, read_chunk
+from bot.web.keys import SERVICE_KEY
+from bot.web.metrics import count_created
+from bot.web.types import Handler
+
+log = logging.getLogger(__name__)
+
+API = "/api/v1"
+JSON_CONTENT = frozenset({"url", "alias", "text", "language", "filename"})
+JSON_OPTIONS = frozenset({"expires", "max_views", "visibility", "password"})
+FORM_CONTENT = frozenset({"url", "alias", "text", "language", "filename", "input"})
+FORM_OPTIONS = frozenset({"expires", "max_views", "visibility", "password", "private", "unlisted"})
+ERROR_CODES = {
+    400: "invalid",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "timeout",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    500: "internal",
+}
+
+
+def add_routes(app: web.Application) -> None:
+    router = app.router
+    router.add_get(f"{API}/openapi.json", openapi_json)
+    router.add_post(f"{API}/items", create_item)
+    router.add_get(f"{API}/items", list_items)
+    router.add_get(f"{API}/items/{{content_id}}", get_item)
+    router.add_delete(f"{API}/items/{{content_id}}", delete_item)
+    router.add_get(f"{API}/items/{{content_id}}/stats", item_stats)
+    router.add_delete("/{content_id}", delete_item)
+
+
+# ---- errors and authentication ---------------------------------------------------------------
+
+
+def json_error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.json_response(
+        {"error": {"code": code, "message": message}}, status=status, headers=headers
+    )
+
+
+def unauthorized(message: str) -> web.HTTPUnauthorized:
+    """A 401 with a JSON body, to raise."""
+    return web.HTTPUnauthorized(
+        text=json.dumps({"error": {"code": "unauthorized", "message": message}}),
+        content_type="application/json",
+        headers={"WWW-Authenticate": 'Bearer realm="refbin"'},
+    )
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Under /api/, aiohttp's own refusals (unknown path, wrong method, body too large) and
+    unexpected failures answer JSON too; domain errors already do (app.error_middleware)."""
+    if not request.path.startswith("/api/"):
+        return await handler(request)
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.content_type == "application/json":
+            raise
+        return _http_error_as_json(exc)
+    except Exception:
+        log.exception("unexpected error in %s %s", request.method, request.path)
+        return json_error(500, "internal", "Something went wrong on our side.")
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _http_error_as_json(exc: web.HTTPException) -> web.Response:
+    message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
+    keep = {k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")}
+    response = json_error(exc.status, ERROR_CODES.get(exc.status, f"http_{exc.status}"), message)
+    response.headers.update(keep)
+    if exc.status == 413:
+        response.force_close()  # the rest of the body was not read
+    return response
+
+
+async def bearer_owner(request: web.Request) -> int | None:
+    """The owner the request's bearer token stands for; None without one; 401 for a bad one.
+    Other schemes (a proxy's Basic auth) are not ours and are ignored."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    token = token.strip()
+    owner_id = await request.app[SERVICE_KEY].owner_for_api_token(token) if token else None
+    if owner_id is None:
+        raise unauthorized("The API token is not valid (or was revoked).")
+    return owner_id
+
+
+async def required_owner(request: web.Request) -> int:
+    owner_id = await bearer_owner(request)
+    if owner_id is None:
+        raise unauthorized("This needs an API token: `Authorization: Bearer <token>`.")
+    return owner_id
+
+
+# ---- handlers --------------------------------------------------------------------------------
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    base_url = request.app[SERVICE_KEY].settings.server.base_url
+    return web.json_response(
+        openapi.document(base_url), headers={"Cache-Control": "public, max-age=300"}
+    )
+
+
+async def create_item(request: web.Request) -> web.Response:
+    """JSON for a link or a paste; multipart (or a URL-encoded form) for files and tools."""
+    service = request.app[SERVICE_KEY]
+    owner_id = await bearer_owner(request)
+    if owner_id is None and not service.settings.server.anonymous_uploads:
+        raise unauthorized("This instance needs an API token to add items.")
+    content_type = request.content_type
+    if content_type == "application/json":
+        created = await _create_from_json(request, service, owner_id)
+    elif content_type == "multipart/form-data":
+        created = await _create_from_multipart(request, service, owner_id)
+    elif content_type == "application/x-www-form-urlencoded":
+        created = await _create_from_urlencoded(request, service, owner_id)
+    else:
+        raise web.HTTPUnsupportedMediaType(
+            text="Send JSON, multipart/form-data (for files) or a URL-encoded form."
+        )
+    count_created(request, created)
+    content_id = created.item.content_id
+    return web.json_response(
+        created_json(created, service),
+        status=201 if created.created else 200,
+        headers={"Location": f"{API}/items/{content_id}"},
+    )
+
+
+async def get_item(request: web.Request) -> web.Response:
+    """Metadata; a password-protected item needs X-Password unless its owner asks."""
+    service = request.app[SERVICE_KEY]
+    owner_id = await bearer_owner(request)
+    content_id = request.match_info["content_id"]
+    item = await service.get(content_id)
+    if item.has_password and (owner_id is None or owner_id != item.owner_id):
+        await service.check_password(content_id, request.headers.get("X-Password"))
+    return web.json_response(item_json(item, service))
+
+
+async def list_items(request: web.Request) -> web.Response:
+    service = request.app[SERVICE_KEY]
+    owner_id = await required_owner(request)
+    page = await service.list_owned(
+        owner_id,
+        kind=request.query.get("kind") or None,
+        cursor=request.query.get("cursor") or None,
+        limit=int_param(request, "limit", 20),
+    )
+    return web.json_response(
+        {
+            "items": [item_json(item, service) for item in page.items],
+            "next_cursor": page.next_cursor,
+        }
+    )
+
+
+async def item_stats(request: web.Request) -> web.Response:
+    service = request.app[SERVICE_KEY]
+    owner_id = await required_owner(request)
+    stats = await service.stats(
+        request.match_info["content_id"],
+        owner_id=owner_id,
+        days=int_param(request, "days", 30),
+    )
+    return web.json_response(stats_json(stats))
+
+
+async def delete_item(request: web.Request) -> web.Response:
+    """As the owner (bearer) or with X-Delete-Token; any refusal is the same 404."""
+    owner_id = await bearer_owner(request)
+    await request.app[SERVICE_KEY].delete(
+        request.match_info["content_id"],
+        owner_id=owner_id,
+        delete_token=request.headers.get("X-Delete-Token") or None,
+    )
+    return web.Response(status=204)
+
+
+def int_param(request: web.Request, name: str, default: int) -> int:
+    raw = request.query.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise Invalid(f"{name} is a whole number.") from None
+
+
+# ---- reading what to create ------------------------------------------------------------------
+
+
+async def _create_from_json(
+    request: web.Request, service: ContentService, owner_id: int | None
+) -> Created:
+    body = await _read_json(request, service)
+    if not isinstance(body, dict):
+        raise Invalid('The body is a JSON object: {"url": …} or {"text": …}.')
+    unknown = sorted(set(body) - JSON_CONTENT - JSON_OPTIONS)
+    if unknown:
+        raise Invalid(f"Unknown field(s): {', '.join(unknown)}.")
+    for name, value in body.items():
+        if name == "max_views":
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise Invalid("max_views is a whole number.")
+        elif value is not None and not isinstance(value, str):
+            raise Invalid(f"{name} is a string.")
+    fields = {name: str(value) for name, value in body.items() if value is not None}
+    if "alias" in fields and "url" not in fields:
+        raise Invalid("An alias is for links only.")
+    return await _create_from_fields(service, fields, owner_id)
+
+
+async def _read_json(request: web.Request, service: ContentService) -> Any:
+    # A paste may be escaped (\uXXXX) to six times its size; anything past that is refused
+    # before it is all read.
+    limit = 6 * service.settings.limits.paste + FIELD_LIMIT
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(f"The paste is larger than {service.settings.limits.paste:,} bytes.")
+    data = bytearray()
+    try:
+        async with asyncio.timeout(service.settings.server.read_timeout):
+            while chunk := await request.content.readany():
+                data += chunk
+                if len(data) > limit:
+                    raise TooLarge(
+                        f"The paste is larger than {service.settings.limits.paste:,} bytes."
+                    )
+    except TimeoutError:
+        raise TimedOut("The body arrived too slowly and was dropped.") from None
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise Invalid(f"The body is not valid JSON: {exc}.") from None
+
+
+async def _create_from_multipart(
+    request: web.Request, service: ContentService, owner_id: int | None
+) -> Created:
+    """Fields first, then at most one `file` part, streamed straight into the store."""
+    idle = service.settings.server.read_timeout
+    reader = await request.multipart()
+    fields: dict[str, str] = {}
+    created: Created | None = None
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            raise Invalid("Nested multipart bodies are not accepted.")
+        if created is not None:
+            await _refuse_trailing_part(service, created, part, idle)
+        elif part.name == "file":
+            created = await service.add_upload(
+                _chunks(part, idle),
+                filename=fields.get("filename") or part.filename,
+                options=_form_options(fields, owner_id),
+            )
+        else:
+            name = part.name or ""
+            if name not in FORM_CONTENT and name not in FORM_OPTIONS:
+                raise Invalid(f"Unknown field {name!r}.")
+            limit = service.settings.limits.paste + 1 if name == "text" else FIELD_LIMIT
+            fields[name] = await _read_field(part, name, limit, idle)
+    if created is None:
+        created = await _create_from_fields(service, _without_input(fields), owner_id)
+    return created
+
+
+async def _refuse_trailing_part(
+    service: ContentService, created: Created, part: BodyPartReader, idle: float
+) -> None:
+    """A part after the file would be silently lost: refuse the request and undo the upload."""
+    if not await _read_field(part, part.name or "", FIELD_LIMIT, idle):
+        return
+    if created.created and created.delete_token:
+        await service.delete(created.item.content_id, delete_token=created.delete_token)
+    raise Invalid("Send the option fields before the file, and one file per request.")
+
+
+async def _create_from_urlencoded(
+    request: web.Request, service: ContentService, owner_id: int | None
+) -> Created:
+    # request.post() holds the app's client_max_size: past it, aiohttp answers 413 itself.
+    try:
+        async with asyncio.timeout(service.settings.server.read_timeout):
+            posted = await request.post()
+    except TimeoutError:
+        raise TimedOut("The form arrived too slowly and was dropped.") from None
+    fields = {name: value for name, value in posted.items() if isinstance(value, str)}
+    unknown = sorted(set(fields) - FORM_CONTENT - FORM_OPTIONS)
+    if unknown:
+        raise Invalid(f"Unknown field(s): {', '.join(unknown)}.")
+    return await _create_from_fields(service, _without_input(fields), owner_id)
+
+
+def _without_input(fields: dict[str, str]) -> dict[str, str]:
+    """ShareX sends what to shorten as `input`; it is a link when nothing else was sent."""
+    fields = dict(fields)
+    given = fields.pop("input", "").strip()
+    if given and "url" not in fields and "text" not in fields:
+        fields["url"] = given
+    return fields
+
+
+def _form_options(fields: dict[str, str], owner_id: int | None) -> ItemOptions:
+    return parse_options({k: v for k, v in fields.items() if k in FORM_OPTIONS}, owner_id)
+
+
+async def _create_from_fields(
+    service: ContentService, fields: dict[str, str], owner_id: int | None
+) -> Created:
+    options = _form_options(fields, owner_id)
+    if "url" in fields and "text" in fields:
+        raise Invalid("Send url or text, not both.")
+    if "url" in fields:
+        return await service.add_link(
+            fields["url"], alias=fields.get("alias") or None, options=options
+        )
+    if "text" in fields:
+        return await service.add_paste(
+            fields["text"],
+            language=fields.get("language") or None,
+            filename=fields.get("filename") or None,
+            options=options,
+        )
+    raise Invalid("Nothing to store: send url, text, or a file (multipart field `file`).")
+
+
+async def _chunks(part: BodyPartReader, idle: float) -> AsyncIterator[bytes]:
+    while chunk := await read_chunk(part, idle):
+        yield chunk
+
+
+async def _read_field(part: BodyPartReader, name: str, limit: int, idle: float) -> str:
+    data = bytearray()
+    while chunk := await read_chunk(part, idle):
+        data += chunk
+        if len(data) > limit:
+            if name == "text":
+                raise TooLarge(f"The paste is larger than {limit - 1:,} bytes.")
+            raise Invalid(f"The field {name!r} is too long.")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Invalid(f"The field {name!r} is not UTF-8 text.") from None
+
+
+# ---- answers ---------------------------------------------------------------------------------
+
+
+def item_json(item: Item, service: ContentService) -> dict[str, object]:
+    """An item as the API shows it: the common fields, then its kind's own."""
+    url = service.url_for(item.content_id)
+    data: dict[str, object] = {
+        "id": item.content_id,
+        "url": url,
+        "kind": item.kind,
+        "visibility": item.visibility,
+        "created_at": item.created_at.isoformat(),
+        "expires_at": item.expires_at.isoformat() if item.expires_at else None,
+        "max_views": item.max_views,
+        "views": item.views,
+        "has_password": item.has_password,
+    }
+    if item.kind == "url":
+        data["target"] = item.target
+        return data
+    data.update(
+        sha256=item.sha256,
+        size=item.size,
+        media_type=item.media_type,
+        filename=item.filename,
+        raw_url=f"{url}/raw",
+    )
+    if item.kind == "text":
+        data.update(language=item.language, line_count=item.line_count)
+    elif item.kind == "image":
+        data.update(width=item.width, height=item.height, thumb_url=f"{url}/thumb")
+    return data
+
+
+def created_json(created: Created, service: ContentService) -> dict[str, object]:
+    return {
+        **item_json(created.item, service),
+        "created": created.created,
+        "delete_token": created.delete_token,
+    }
+
+
+def stats_json(stats: Stats) -> dict[str, object]:
+    return {
+        "id": stats.content_id,
+        "views": stats.views,
+        "per_day": [{"day": day.isoformat(), "count": count} for day, count in stats.per_day],
+        "referrers": [{"referrer": host, "count": count} for host, count in stats.referrers],
+    }

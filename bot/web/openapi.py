@@ -1,0 +1,519 @@
+"""The OpenAPI 3.1 document of the JSON API, as Python data (served at /api/v1/openapi.json).
+
+Schemas are JSON Schema 2020-12, as OpenAPI 3.1 has it; the tests validate every answer they
+get against them, and check that the document and the app's routes name the same operations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.models import KINDS, VISIBILITIES
+
+Schema = dict[str, Any]
+
+API = "/api/v1"
+
+
+def _ref(kind: str, name: str) -> Schema:
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+def _json(schema: Schema, description: str) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _nullable(type_name: str, **extra: Any) -> Schema:
+    return {"type": [type_name, "null"], **extra}
+
+
+_OPTIONS: dict[str, Schema] = {
+    "expires": {
+        "type": "string",
+        "description": "Lifetime, e.g. `30m`, `1h`, `7d`, `2w` (default: the instance's).",
+        "examples": ["7d"],
+    },
+    "max_views": _nullable(
+        "integer", minimum=1, description="Gone (410) after this many views; bots do not count."
+    ),
+    "visibility": {
+        "enum": list(VISIBILITIES),
+        "default": "public",
+        "description": "`private` items get long, unguessable ids.",
+    },
+    "password": {
+        "type": "string",
+        "maxLength": 200,
+        "description": "Visitors must give it (`X-Password` header, or a form on the page).",
+    },
+}
+
+# Form fields arrive as text: numbers and flags too.
+_FORM_OPTIONS: dict[str, Schema] = {
+    **_OPTIONS,
+    "max_views": {"type": "string", "pattern": "^[0-9]+$", "description": "A whole number."},
+    "private": {"type": "string", "description": "`1` for visibility=private."},
+    "unlisted": {"type": "string", "description": "`1` for visibility=unlisted."},
+}
+
+_FORM_CONTENT: dict[str, Schema] = {
+    "url": {"type": "string", "description": "An http(s) link to shorten."},
+    "alias": {"type": "string", "description": "A custom id for a link."},
+    "text": {"type": "string", "description": "A paste (UTF-8)."},
+    "language": {"type": "string", "description": "The paste's language (default: guessed)."},
+    "filename": {"type": "string", "description": "A name for the paste or file."},
+    "input": {
+        "type": "string",
+        "description": "ShareX's `{input}`: a link to shorten when no file is sent; "
+        "ignored when one is.",
+    },
+}
+
+SCHEMAS: dict[str, Schema] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "additionalProperties": False,
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "additionalProperties": False,
+                "properties": {
+                    "code": {
+                        "type": "string",
+                        "description": "Stable, for programs: `invalid`, `unauthorized`, "
+                        "`not_found`, `gone`, `too_large`, `rate_limited`, …",
+                        "examples": ["not_found"],
+                    },
+                    "message": {"type": "string", "description": "For people."},
+                },
+            }
+        },
+    },
+    "ItemFields": {
+        "type": "object",
+        "required": [
+            "id",
+            "url",
+            "kind",
+            "visibility",
+            "created_at",
+            "expires_at",
+            "max_views",
+            "views",
+            "has_password",
+        ],
+        "properties": {
+            "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+            "url": {"type": "string", "format": "uri", "description": "The short link."},
+            "kind": {"enum": list(KINDS)},
+            "visibility": {"enum": list(VISIBILITIES)},
+            "created_at": {"type": "string", "format": "date-time"},
+            "expires_at": _nullable("string", format="date-time"),
+            "max_views": _nullable("integer", minimum=1),
+            "views": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Views so far (counted in batches and cached: it may lag).",
+            },
+            "has_password": {"type": "boolean"},
+            "target": {"type": "string", "format": "uri", "description": "A link's target."},
+            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "size": {"type": "integer", "minimum": 0},
+            "media_type": {"type": "string", "description": "Decided by the bytes themselves."},
+            "filename": _nullable("string"),
+            "raw_url": {"type": "string", "format": "uri", "description": "The stored bytes."},
+            "language": {"type": "string"},
+            "line_count": {"type": "integer", "minimum": 0},
+            "width": {"type": "integer", "minimum": 1},
+            "height": {"type": "integer", "minimum": 1},
+            "thumb_url": {"type": "string", "format": "uri", "description": "WebP, ≤ 512 px."},
+        },
+        "allOf": [
+            {
+                "if": {"properties": {"kind": {"const": "url"}}},
+                "then": {"required": ["target"]},
+                "else": {"required": ["sha256", "size", "media_type", "filename", "raw_url"]},
+            },
+            {
+                "if": {"properties": {"kind": {"const": "text"}}},
+                "then": {"required": ["language", "line_count"]},
+            },
+            {
+                "if": {"properties": {"kind": {"const": "image"}}},
+                "then": {"required": ["width", "height", "thumb_url"]},
+            },
+        ],
+    },
+    "Item": {"$ref": "#/components/schemas/ItemFields", "unevaluatedProperties": False},
+    "Created": {
+        "$ref": "#/components/schemas/ItemFields",
+        "required": ["created", "delete_token"],
+        "properties": {
+            "created": {
+                "type": "boolean",
+                "description": "false: you had added the same content before; that item is "
+                "returned unchanged (and no new delete token).",
+            },
+            "delete_token": _nullable(
+                "string", description="Deletes the item (X-Delete-Token). Shown only now."
+            ),
+        },
+        "unevaluatedProperties": False,
+    },
+    "ItemPage": {
+        "type": "object",
+        "required": ["items", "next_cursor"],
+        "additionalProperties": False,
+        "properties": {
+            "items": {"type": "array", "items": _ref("schemas", "Item")},
+            "next_cursor": _nullable(
+                "string", description="Pass as `cursor` for the next page; null at the end."
+            ),
+        },
+    },
+    "Stats": {
+        "type": "object",
+        "required": ["id", "views", "per_day", "referrers"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "string"},
+            "views": {"type": "integer", "minimum": 0},
+            "per_day": {
+                "type": "array",
+                "description": "Oldest first; days without visits are left out.",
+                "items": {
+                    "type": "object",
+                    "required": ["day", "count"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "day": {"type": "string", "format": "date"},
+                        "count": {"type": "integer", "minimum": 1},
+                    },
+                },
+            },
+            "referrers": {
+                "type": "array",
+                "description": "The top referring hosts ('' for none), most visits first.",
+                "items": {
+                    "type": "object",
+                    "required": ["referrer", "count"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "referrer": {"type": "string"},
+                        "count": {"type": "integer", "minimum": 1},
+                    },
+                },
+            },
+        },
+    },
+    "NewLink": {
+        "type": "object",
+        "required": ["url"],
+        "additionalProperties": False,
+        "properties": {
+            "url": {"type": "string", "description": "An http(s) link."},
+            "alias": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"},
+            **_OPTIONS,
+        },
+    },
+    "NewPaste": {
+        "type": "object",
+        "required": ["text"],
+        "additionalProperties": False,
+        "properties": {
+            "text": {"type": "string", "minLength": 1},
+            "language": {"type": "string", "examples": ["python"]},
+            "filename": {"type": "string"},
+            **_OPTIONS,
+        },
+    },
+    "NewItemForm": {
+        "type": "object",
+        "description": "One of `file`, `url`, `text` (or ShareX's `input`). Option fields must "
+        "come before the file part.",
+        "additionalProperties": False,
+        "properties": {
+            **_FORM_CONTENT,
+            **_FORM_OPTIONS,
+            "file": {
+                "type": "string",
+                "contentMediaType": "application/octet-stream",
+                "description": "A file or image; streamed, never held whole in memory.",
+            },
+        },
+    },
+    "NewItemUrlEncoded": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {**_FORM_CONTENT, **_FORM_OPTIONS},
+    },
+    "ShareXConfig": {
+        "type": "object",
+        "required": [
+            "Version",
+            "Name",
+            "DestinationType",
+            "RequestMethod",
+            "RequestURL",
+            "Headers",
+            "Body",
+            "FileFormName",
+            "URL",
+            "ErrorMessage",
+        ],
+        "properties": {
+            "Version": {"type": "string"},
+            "Name": {"type": "string"},
+            "DestinationType": {"type": "string"},
+            "RequestMethod": {"const": "POST"},
+            "RequestURL": {"type": "string", "format": "uri"},
+            "Headers": {
+                "type": "object",
+                "required": ["Authorization"],
+                "properties": {"Authorization": {"type": "string", "pattern": "^Bearer "}},
+            },
+            "Body": {"const": "MultipartFormData"},
+            "Arguments": {"type": "object", "additionalProperties": {"type": "string"}},
+            "FileFormName": {"const": "file"},
+            "URL": {"type": "string"},
+            "ThumbnailURL": {"type": "string"},
+            "ErrorMessage": {"type": "string"},
+        },
+    },
+}
+
+_ERRORS: dict[str, str] = {
+    "BadRequest": "The input is not acceptable.",
+    "Unauthorized": "The token (or the item's password) is missing or wrong.",
+    "Forbidden": "Refused (a cross-site request from a browser).",
+    "NotFound": "No such item, or not yours: both answer the same.",
+    "MethodNotAllowed": "The path exists but not with this method.",
+    "Gone": "The item expired or was viewed as often as allowed.",
+    "Conflict": "The alias is taken.",
+    "TooLarge": "Over the size limit or your quota.",
+    "UnsupportedMediaType": "The body is not JSON, multipart/form-data or a URL-encoded form.",
+    "Unprocessable": "Well-formed but unusable (a corrupt image).",
+    "RateLimited": "Too many requests; see Retry-After.",
+    "Blocked": "Blocked on this instance.",
+    "Unavailable": "The database or the storage is unavailable; retry later.",
+}
+_STATUS_OF_ERROR = {
+    "BadRequest": "400",
+    "Unauthorized": "401",
+    "Forbidden": "403",
+    "NotFound": "404",
+    "MethodNotAllowed": "405",
+    "Gone": "410",
+    "Conflict": "409",
+    "TooLarge": "413",
+    "UnsupportedMediaType": "415",
+    "Unprocessable": "422",
+    "RateLimited": "429",
+    "Blocked": "451",
+    "Unavailable": "503",
+}
+
+
+def _errors(*names: str) -> dict[str, Schema]:
+    return {_STATUS_OF_ERROR[name]: _ref("responses", name) for name in names}
+
+
+PARAMETERS: dict[str, Schema] = {
+    "ContentId": {
+        "name": "content_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+    },
+    "Password": {
+        "name": "X-Password",
+        "in": "header",
+        "required": False,
+        "description": "The item's password, when it has one.",
+        "schema": {"type": "string"},
+    },
+    "DeleteToken": {
+        "name": "X-Delete-Token",
+        "in": "header",
+        "required": False,
+        "description": "The delete token given when the item was made.",
+        "schema": {"type": "string"},
+    },
+}
+
+_OWNER = [{"bearer": []}]
+_ANYONE_OR_OWNER: list[dict[str, list[str]]] = [{}, {"bearer": []}]
+_DELETE_RIGHTS = [{"bearer": []}, {"deleteToken": []}]
+
+_DELETE_OPERATION: Schema = {
+    "summary": "Delete an item, as its owner (bearer token) or with its delete token",
+    "security": _DELETE_RIGHTS,
+    "parameters": [_ref("parameters", "ContentId"), _ref("parameters", "DeleteToken")],
+    "responses": {
+        "204": {"description": "Deleted."},
+        **_errors("Unauthorized", "Forbidden", "NotFound", "RateLimited", "Unavailable"),
+    },
+}
+
+PATHS: dict[str, Schema] = {
+    f"{API}/items": {
+        "post": {
+            "operationId": "createItem",
+            "summary": "Shorten a link, store a paste, or upload a file or image",
+            "description": "JSON for links and pastes; multipart/form-data (field `file`) for "
+            "files. Anonymous when the instance allows it; with a token the item is yours "
+            "(listed, with stats, deletable without its token).",
+            "security": _ANYONE_OR_OWNER,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "oneOf": [_ref("schemas", "NewLink"), _ref("schemas", "NewPaste")]
+                        }
+                    },
+                    "multipart/form-data": {"schema": _ref("schemas", "NewItemForm")},
+                    "application/x-www-form-urlencoded": {
+                        "schema": _ref("schemas", "NewItemUrlEncoded")
+                    },
+                },
+            },
+            "responses": {
+                "201": {
+                    **_json(_ref("schemas", "Created"), "Made."),
+                    "headers": {
+                        "Location": {
+                            "description": "The item's API address.",
+                            "schema": {"type": "string"},
+                        }
+                    },
+                },
+                "200": _json(_ref("schemas", "Created"), "You had added this before: that item."),
+                **_errors(
+                    "BadRequest",
+                    "Unauthorized",
+                    "Forbidden",
+                    "Conflict",
+                    "TooLarge",
+                    "UnsupportedMediaType",
+                    "Unprocessable",
+                    "RateLimited",
+                    "Blocked",
+                    "Unavailable",
+                ),
+            },
+        },
+        "get": {
+            "operationId": "listItems",
+            "summary": "Your items, newest first, a page at a time",
+            "security": _OWNER,
+            "parameters": [
+                {"name": "kind", "in": "query", "schema": {"enum": list(KINDS)}},
+                {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+                },
+            ],
+            "responses": {
+                "200": _json(_ref("schemas", "ItemPage"), "One page."),
+                **_errors("BadRequest", "Unauthorized", "RateLimited", "Unavailable"),
+            },
+        },
+    },
+    f"{API}/items/{{content_id}}": {
+        "get": {
+            "operationId": "getItem",
+            "summary": "An item's metadata (not a visit: nothing is counted)",
+            "security": _ANYONE_OR_OWNER,
+            "parameters": [_ref("parameters", "ContentId"), _ref("parameters", "Password")],
+            "responses": {
+                "200": _json(_ref("schemas", "Item"), "The item."),
+                **_errors("Unauthorized", "NotFound", "Gone", "Blocked", "RateLimited"),
+            },
+        },
+        "delete": {"operationId": "deleteItem", **_DELETE_OPERATION},
+    },
+    f"{API}/items/{{content_id}}/stats": {
+        "get": {
+            "operationId": "itemStats",
+            "summary": "Visits per day and top referrers of one of your items",
+            "security": _OWNER,
+            "parameters": [
+                _ref("parameters", "ContentId"),
+                {
+                    "name": "days",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 366, "default": 30},
+                },
+            ],
+            "responses": {
+                "200": _json(_ref("schemas", "Stats"), "The stats."),
+                **_errors("BadRequest", "Unauthorized", "NotFound", "RateLimited"),
+            },
+        },
+    },
+    f"{API}/openapi.json": {
+        "get": {
+            "operationId": "openapi",
+            "summary": "This document",
+            "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1, as JSON.")},
+        }
+    },
+    "/{content_id}": {
+        "delete": {
+            "operationId": "deleteItemShort",
+            "description": "The same as DELETE /api/v1/items/{content_id}, on the short link "
+            "itself: `curl -X DELETE -H 'X-Delete-Token: …' https://bin.example/aB3dE9x`.",
+            **_DELETE_OPERATION,
+        }
+    },
+    "/sharex.sxcu": {
+        "get": {
+            "operationId": "sharexConfig",
+            "summary": "A ShareX custom uploader for your token (a .sxcu attachment)",
+            "security": [{"bearer": []}, {"tokenQuery": []}],
+            "responses": {
+                "200": _json(_ref("schemas", "ShareXConfig"), "Open it with ShareX."),
+                **_errors("Unauthorized"),
+            },
+        }
+    },
+}
+
+
+def document(base_url: str) -> Schema:
+    """The whole OpenAPI document for an instance at `base_url`."""
+    return {
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "info": {
+            "title": "refbin",
+            "version": "1",
+            "summary": "A URL shortener, paste bin and file host.",
+            "description": 'Every error is `{"error": {"code", "message"}}`. Make a token '
+            "with `refbin token create NAME`; send it as `Authorization: Bearer <token>`.",
+        },
+        "servers": [{"url": base_url}],
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "parameters": PARAMETERS,
+            "responses": {
+                name: _json(_ref("schemas", "Error"), description)
+                for name, description in _ERRORS.items()
+            },
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token from `refbin token create NAME`.",
+                },
+                "deleteToken": {"type": "apiKey", "in": "header", "name": "X-Delete-Token"},
+                "tokenQuery": {"type": "apiKey", "in": "query", "name": "token"},
+            },
+        },
+    }

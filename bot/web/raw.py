@@ -1,0 +1,400 @@
+"""Stored bytes over HTTP: `GET /{id}/raw`, and what serves bytes for other routes.
+
+Every answer carries a strong ETag (the sha256 of the bytes), honours If-None-Match (304), one
+byte range (206; several ranges get the whole body, as RFC 9110 allows), HEAD, and the headers
+that keep uploaded bytes from ever running as this site: `nosniff`, a sandboxing CSP, and
+`attachment` for anything a browser would render as a document. Local blobs go out with
+sendfile; blobs in a remote store are streamed, or redirected to when it offers a URL.
+
+A 304 is still a visit: the item is resolved (and counted) before the conditional is checked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+from urllib.parse import urlsplit
+
+from aiohttp import hdrs, web
+from aiohttp.abc import AbstractStreamWriter
+
+from bot.errors import NotFound, Unavailable
+from bot.images import THUMB_TYPE
+from bot.models import Item, Visit
+from bot.service import ContentService
+from bot.sniff import TEXT_PLAIN, is_active
+from bot.web.access import resolve_item
+from bot.web.keys import SERVICE_KEY
+from bot.web.visitors import visit_of
+from storage.base import content_disposition
+
+log = logging.getLogger(__name__)
+
+RAW_CSP = "sandbox; default-src 'none'"
+CACHE_IMMUTABLE = "public, max-age=31536000, immutable"
+CACHE_PRIVATE = "private, no-store"
+READ_CHUNK = 256 * 1024
+# A blob whose size the database does not hold (a thumbnail) is read whole from a remote store.
+UNSIZED_LIMIT = 16 * 1024 * 1024
+_RANGE_SPEC = re.compile(r"([0-9]*)-([0-9]*)")
+_TRUE = frozenset({"1", "true", "yes", "on"})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/{content_id}/raw", raw_item)
+
+
+# ---- handlers --------------------------------------------------------------------------------
+
+
+async def raw_item(request: web.Request) -> web.StreamResponse:
+    """The item's bytes; `?download=1` asks for an attachment, `?embed=1` (an <img> on the
+    item's own page) is not counted as a visit."""
+    service = request.app[SERVICE_KEY]
+    content_id = request.match_info["content_id"]
+    await redirect_to_content_origin(request, service, content_id)
+    embedded = flag(request.query.get("embed"))
+    visit = None if embedded else visit_of(request)
+    item = await resolve_item(request, content_id, visit)
+    if visit is None and item.max_views is not None:
+        # The bytes of a view-limited item always use a view, whoever asks: otherwise a
+        # preview-bot User-Agent or ?embed=1 would read a burn-after-reading item forever.
+        item = await resolve_item(request, content_id, Visit())
+    if item.kind == "url":
+        assert item.target is not None
+        return web.Response(
+            text=item.target + "\n",
+            content_type="text/plain",
+            headers={hdrs.CACHE_CONTROL: CACHE_PRIVATE},
+        )
+    return await serve_item(request, service, item, download=flag(request.query.get("download")))
+
+
+def flag(value: str | None) -> bool:
+    return value is not None and value.strip().lower() in _TRUE
+
+
+async def redirect_to_content_origin(
+    request: web.Request, service: ContentService, content_id: str
+) -> None:
+    """With `server.content_url` set, the raw bytes of files and images come from that origin:
+    a request for them on the main origin is redirected there (302), before anything is
+    counted. Pastes (always text/plain) and password-protected items (a password does not
+    travel across origins) are served where they are asked for."""
+    content_url = service.settings.server.content_url
+    if not content_url or urlsplit(content_url).netloc.lower() == request.host.lower():
+        return
+    item = await service.get(content_id)
+    if item.kind in ("image", "file") and not item.has_password:
+        raise web.HTTPFound(
+            content_url + request.path_qs, headers={hdrs.CACHE_CONTROL: CACHE_PRIVATE}
+        )
+
+
+# ---- what to send ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Blob:
+    """Stored bytes to answer with, and how."""
+
+    sha256: str
+    media_type: str
+    size: int | None  # None: unknown to the database (a thumbnail)
+    filename: str | None
+    disposition: str  # inline | attachment
+    cache_control: str
+
+
+def cache_control(item: Item) -> str:
+    """Cache for a year only what cannot change or vanish on its own and anyone may fetch."""
+    if item.immutable and item.visibility in ("public", "unlisted"):
+        return CACHE_IMMUTABLE
+    return CACHE_PRIVATE
+
+
+async def serve_item(
+    request: web.Request, service: ContentService, item: Item, *, download: bool = False
+) -> web.StreamResponse:
+    """An item's bytes (a paste as UTF-8 text/plain); active types always as an attachment."""
+    if item.sha256 is None or item.media_type is None:
+        raise NotFound("This item has no stored bytes.")
+    media_type = TEXT_PLAIN if item.kind == "text" else item.media_type
+    disposition = "attachment" if download or is_active(media_type) else "inline"
+    blob = Blob(
+        sha256=item.sha256,
+        media_type=media_type,
+        size=item.size,
+        filename=item.filename,
+        disposition=disposition,
+        cache_control=cache_control(item),
+    )
+    return await send_blob(request, service, blob)
+
+
+async def serve_thumb(
+    request: web.Request, service: ContentService, item: Item
+) -> web.StreamResponse:
+    """An image's thumbnail, cached like the image itself."""
+    if item.thumb_sha256 is None:
+        raise NotFound("This item has no thumbnail.")
+    blob = Blob(
+        sha256=item.thumb_sha256,
+        media_type=THUMB_TYPE,
+        size=None,
+        filename=None,
+        disposition="inline",
+        cache_control=cache_control(item),
+    )
+    return await send_blob(request, service, blob)
+
+
+async def send_blob(
+    request: web.Request, service: ContentService, blob: Blob
+) -> web.StreamResponse:
+    """Answer with a blob: 304, 206, 416 or 200, by the request's conditionals and range."""
+    etag = f'"{blob.sha256}"'
+    headers = {
+        hdrs.ETAG: etag,
+        hdrs.CACHE_CONTROL: blob.cache_control,
+        hdrs.ACCEPT_RANGES: "bytes",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": RAW_CSP,
+    }
+    if_none_match = request.headers.get(hdrs.IF_NONE_MATCH)
+    if if_none_match is not None and etag_matches(if_none_match, etag):
+        return web.Response(status=304, headers=headers)
+    headers[hdrs.CONTENT_TYPE] = blob.media_type
+    headers[hdrs.CONTENT_DISPOSITION] = content_disposition(blob.filename, blob.disposition)
+
+    path = service.store.local_path(blob.sha256)
+    if path is None and blob.disposition == "attachment":
+        url = await service.store.download_url(
+            blob.sha256, filename=blob.filename or blob.sha256, media_type=blob.media_type
+        )
+        if url is not None:
+            raise web.HTTPFound(url, headers={hdrs.CACHE_CONTROL: CACHE_PRIVATE})
+
+    whole: bytes | None = None
+    if path is not None:
+        size = await _file_size(path, blob.sha256)
+    elif blob.size is not None:
+        size = blob.size
+    else:
+        whole = await _read_whole(service, blob.sha256)
+        size = len(whole)
+
+    try:
+        wanted = requested_range(request, etag, size)
+    except RangeNotSatisfiable:
+        headers[hdrs.CONTENT_RANGE] = f"bytes */{size}"
+        del headers[hdrs.CONTENT_DISPOSITION]
+        return web.Response(status=416, headers=headers)
+    status, start, end = 200, 0, size
+    if wanted is not None:
+        status, start, end = 206, wanted.start, wanted.end
+        headers[hdrs.CONTENT_RANGE] = f"bytes {start}-{end - 1}/{size}"
+
+    if whole is not None:
+        return web.Response(status=status, headers=headers, body=whole[start:end])
+    if path is not None:
+        return FileSlice(path, start, end - start, status=status, headers=headers)
+    if request.method == hdrs.METH_HEAD or end == start:
+        return StreamSlice(None, end - start, status=status, headers=headers)
+    chunks = service.open_blob(blob.sha256, start, end)
+    try:
+        first = await anext(chunks, b"")
+    except FileNotFoundError:
+        raise _missing(blob.sha256) from None
+    return StreamSlice(_prepend(first, chunks), end - start, status=status, headers=headers)
+
+
+async def _file_size(path: Path, sha256: str) -> int:
+    try:
+        stat = await asyncio.get_running_loop().run_in_executor(None, os.stat, path)
+    except FileNotFoundError:
+        raise _missing(sha256) from None
+    return stat.st_size
+
+
+async def _read_whole(service: ContentService, sha256: str) -> bytes:
+    data = bytearray()
+    try:
+        async for chunk in service.open_blob(sha256):
+            data += chunk
+            if len(data) > UNSIZED_LIMIT:
+                raise Unavailable("The stored bytes are larger than expected.")
+    except FileNotFoundError:
+        raise _missing(sha256) from None
+    return bytes(data)
+
+
+def _missing(sha256: str) -> Unavailable:
+    log.error("blob %s is in the database but not in the store", sha256)
+    return Unavailable("The stored bytes of this item are missing; try again later.")
+
+
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    if first:
+        yield first
+    async for chunk in rest:
+        yield chunk
+
+
+# ---- conditionals and ranges -----------------------------------------------------------------
+
+
+class RangeNotSatisfiable(Exception):
+    """A Range header that is malformed or asks only for bytes past the end."""
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    start: int
+    end: int  # exclusive
+
+
+def etag_matches(header: str, etag: str) -> bool:
+    """If-None-Match: `*` or any listed tag, compared weakly (RFC 9110 13.1.2)."""
+    for candidate in header.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == etag:
+            return True
+    return False
+
+
+def requested_range(request: web.Request, etag: str, size: int) -> ByteRange | None:
+    """The single range to send, or None for the whole body. An If-Range that is not our
+    (strong) ETag means the client's copy is stale: it gets the whole body."""
+    header = request.headers.get(hdrs.RANGE)
+    if header is None or size == 0:
+        return None
+    if_range = request.headers.get(hdrs.IF_RANGE)
+    if if_range is not None and if_range.strip() != etag:
+        return None
+    return parse_range(header, size)
+
+
+def parse_range(header: str, size: int) -> ByteRange | None:
+    """One `bytes=` range of a body of `size` (> 0) bytes: `a-b`, `a-` or the suffix `-n`.
+
+    None for a unit other than bytes, or for several ranges (we answer those with the whole
+    body); RangeNotSatisfiable for a malformed range or one that starts past the end.
+    """
+    unit, equals, spec = header.partition("=")
+    if not equals:
+        raise RangeNotSatisfiable(header)
+    if unit.strip().lower() != "bytes":
+        return None
+    if "," in spec:
+        return None
+    match = _RANGE_SPEC.fullmatch(spec.strip())
+    if match is None or not any(match.groups()):
+        raise RangeNotSatisfiable(header)
+    try:
+        first = int(match.group(1)) if match.group(1) else None
+        last = int(match.group(2)) if match.group(2) else None
+    except ValueError:  # more digits than int() will read
+        raise RangeNotSatisfiable(header) from None
+    if first is None:
+        assert last is not None
+        if last == 0:
+            raise RangeNotSatisfiable(header)
+        return ByteRange(max(0, size - last), size)
+    if (last is not None and last < first) or first >= size:
+        raise RangeNotSatisfiable(header)
+    return ByteRange(first, size if last is None else min(last + 1, size))
+
+
+# ---- responses that send their body when aiohttp prepares them ------------------------------
+
+
+class _LazyBody(web.StreamResponse):
+    """A response whose body is written when aiohttp prepares it, after every middleware has
+    had its say on the headers. HEAD and empty bodies send the headers only."""
+
+    def __init__(self, count: int, *, status: int, headers: dict[str, str]) -> None:
+        super().__init__(status=status, headers=headers)
+        self.content_length = count
+
+    async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
+        if self.prepared or request.method == hdrs.METH_HEAD or not self.content_length:
+            return await super().prepare(request)
+        return await self._send(request)
+
+    async def _send(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
+        raise NotImplementedError
+
+    async def _begin(self, request: web.BaseRequest) -> AbstractStreamWriter:
+        writer = await super().prepare(request)
+        assert writer is not None
+        return writer
+
+
+class FileSlice(_LazyBody):
+    """`count` bytes of a local file from `offset`, sent with sendfile where the loop can."""
+
+    def __init__(
+        self, path: Path, offset: int, count: int, *, status: int, headers: dict[str, str]
+    ) -> None:
+        super().__init__(count, status=status, headers=headers)
+        self._path = path
+        self._offset = offset
+        self._count = count
+
+    async def _send(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
+        loop = asyncio.get_running_loop()
+        handle = await loop.run_in_executor(None, self._path.open, "rb")
+        try:
+            writer = await self._begin(request)
+            transport = request.transport
+            if transport is None:
+                raise ConnectionResetError("Connection lost")
+            try:
+                await loop.sendfile(transport, handle, self._offset, self._count)
+            except NotImplementedError:
+                await self._copy(handle)
+            await self.write_eof()
+            return writer
+        finally:
+            handle.close()
+
+    async def _copy(self, handle: IO[bytes]) -> None:
+        """Read and write in chunks, for loops without sendfile."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, handle.seek, self._offset)
+        remaining = self._count
+        while remaining > 0:
+            chunk = await loop.run_in_executor(None, handle.read, min(READ_CHUNK, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            await self.write(chunk)
+
+
+class StreamSlice(_LazyBody):
+    """Bytes streamed from a blob store's iterator."""
+
+    def __init__(
+        self,
+        chunks: AsyncIterator[bytes] | None,
+        count: int,
+        *,
+        status: int,
+        headers: dict[str, str],
+    ) -> None:
+        super().__init__(count, status=status, headers=headers)
+        self._chunks = chunks
+
+    async def _send(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
+        writer = await self._begin(request)
+        if self._chunks is not None:
+            async for chunk in self._chunks:
+                await self.write(chunk)
+        return writer

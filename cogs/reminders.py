@@ -1,0 +1,144 @@
+"""Expiry reminders: a DM to the owner a day before an item runs out, with "Extend 7 days";
+/reminders turns them off (or on again).
+
+The rounds run in a background task this cog owns: started when the cog loads, stopped when
+it unloads, failures logged. How a reminder is sent once, and what happens when sending fails,
+is described in bot/reminders.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from datetime import timedelta
+
+import aiohttp
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord_app import RefbinBot
+from bot.discord_caller import check_rate, identify
+from bot.discord_render import COLOUR, KIND_TITLES, when
+from bot.discord_tree import answer, defer, update
+from bot.discord_ui import reporting_errors
+from bot.reminders import Delivery, Reminder, ReminderJob
+
+log = logging.getLogger(__name__)
+
+EXTENSION = timedelta(days=7)
+
+
+class ExtendButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"refbin:extend:(?P<id>[A-Za-z0-9_-]{1,64})",
+):
+    """ "Extend 7 days" under a reminder; it works after restarts (the id is in it)."""
+
+    def __init__(self, content_id: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Extend 7 days",
+                style=discord.ButtonStyle.primary,
+                custom_id=f"refbin:extend:{content_id}",
+            )
+        )
+        self.content_id = content_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Button,
+        match: re.Match[str],
+    ) -> ExtendButton:
+        return cls(match["id"])
+
+    @reporting_errors
+    async def callback(self, interaction: discord.Interaction) -> None:
+        bot = interaction.client
+        assert isinstance(bot, RefbinBot)
+        check_rate(bot.service, interaction.user, "create")
+        await interaction.response.defer()
+        caller = await identify(bot.service, interaction.user)
+        item = await bot.service.extend(self.content_id, owner_id=caller.owner_id, by=EXTENSION)
+        url = bot.service.url_for(item.content_id)
+        embed = discord.Embed(
+            title="Extended",
+            colour=COLOUR,
+            description=f"{url} now expires {when(item.expires_at)}.",
+        )
+        await update(interaction, embed=embed, view=None)
+
+
+def reminder_message(reminder: Reminder, url: str) -> tuple[discord.Embed, discord.ui.View]:
+    kind = KIND_TITLES[reminder.kind].lower()
+    embed = discord.Embed(
+        title="Expires soon",
+        colour=COLOUR,
+        description=f"Your {kind} {url} expires {when(reminder.expires_at)}.",
+    )
+    embed.set_footer(text="Turn these reminders off with /reminders.")
+    view = discord.ui.View(timeout=None)
+    view.add_item(ExtendButton(reminder.content_id))
+    return embed, view
+
+
+class Reminders(commands.Cog):
+    def __init__(self, bot: RefbinBot) -> None:
+        self.bot = bot
+        self.job = ReminderJob(bot.service, self.send, bot.clock)
+        self._task: asyncio.Task[None] | None = None
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(ExtendButton)
+        if self.bot.reminder_interval is not None:
+            self._task = asyncio.create_task(self._rounds(self.bot.reminder_interval))
+            self._task.add_done_callback(_log_failure)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(ExtendButton)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _rounds(self, interval: float) -> None:
+        await self.bot.wait_until_ready()
+        await self.job.run_forever(interval)
+
+    async def send(self, reminder: Reminder) -> Delivery:
+        """DM the owner; whether it went out, never will, or may later."""
+        embed, view = reminder_message(reminder, self.bot.service.url_for(reminder.content_id))
+        try:
+            channel = await self.bot.create_dm(discord.Object(reminder.discord_user_id))
+            await channel.send(embed=embed, view=view)
+        except (discord.Forbidden, discord.NotFound):
+            return Delivery.UNDELIVERABLE  # DMs closed, or no such user any more
+        except discord.HTTPException as error:
+            return Delivery.RETRY if error.status >= 500 else Delivery.UNDELIVERABLE
+        except (aiohttp.ClientError, TimeoutError):
+            return Delivery.RETRY
+        return Delivery.SENT
+
+    @app_commands.command(description="Turn expiry reminders by direct message on or off")
+    @app_commands.describe(enabled="Whether to get a DM a day before an item of yours expires")
+    async def reminders(self, interaction: discord.Interaction, enabled: bool) -> None:
+        service = self.bot.service
+        await defer(interaction, ephemeral=True)
+        caller = await identify(service, interaction.user)
+        await service.set_reminders(caller.owner_id, enabled)
+        state = "on" if enabled else "off"
+        await answer(interaction, content=f"Expiry reminders are {state}.", ephemeral=True)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the reminder task stopped", exc_info=task.exception())
+
+
+async def setup(bot: RefbinBot) -> None:
+    await bot.add_cog(Reminders(bot))

@@ -1,0 +1,107 @@
+"""/shorten: a short link for a URL, with its QR code a button away."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import discord
+import segno
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord_app import RefbinBot
+from bot.discord_caller import check_rate, identify, parse_expiry
+from bot.discord_render import created_embed
+from bot.discord_tree import answer, defer
+from bot.discord_ui import reporting_errors
+from bot.service import MAX_VIEWS_LIMIT
+
+
+def qr_png(url: str) -> bytes:
+    """A PNG QR code for `url`, big enough to scan from a phone held to a screen."""
+    out = io.BytesIO()
+    segno.make(url, error="m").save(out, kind="png", scale=8, border=2)
+    return out.getvalue()
+
+
+class QRButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"refbin:qr:(?P<id>[A-Za-z0-9_-]{1,64})",
+):
+    """ "QR code" under a short link; it keeps working after restarts (the id is in it)."""
+
+    def __init__(self, content_id: str) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="QR code",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"refbin:qr:{content_id}",
+            )
+        )
+        self.content_id = content_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Button,
+        match: re.Match[str],
+    ) -> QRButton:
+        return cls(match["id"])
+
+    @reporting_errors
+    async def callback(self, interaction: discord.Interaction) -> None:
+        bot = interaction.client
+        assert isinstance(bot, RefbinBot)
+        check_rate(bot.service, interaction.user, "read")
+        await defer(interaction, ephemeral=True)
+        item = await bot.service.get(self.content_id)
+        url = bot.service.url_for(item.content_id)
+        picture = discord.File(io.BytesIO(qr_png(url)), f"{item.content_id}-qr.png")
+        await answer(interaction, content=url, file=picture, ephemeral=True)
+
+
+class Shorten(commands.Cog):
+    def __init__(self, bot: RefbinBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(QRButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(QRButton)
+
+    @app_commands.command(description="Shorten a link")
+    @app_commands.describe(
+        url="The http(s) link to shorten",
+        alias="A custom short name instead of a generated id",
+        expires="When it stops working, e.g. 1h, 7d, 2w (default: the server's choice)",
+        max_views="Gone after this many visits",
+        private="A long, unguessable id, shown only to you",
+    )
+    async def shorten(
+        self,
+        interaction: discord.Interaction,
+        url: app_commands.Range[str, 1, 2048],
+        alias: app_commands.Range[str, 1, 64] | None = None,
+        expires: str | None = None,
+        max_views: app_commands.Range[int, 1, MAX_VIEWS_LIMIT] | None = None,
+        private: bool = False,
+    ) -> None:
+        service = self.bot.service
+        expires_in = parse_expiry(expires)
+        check_rate(service, interaction.user, "create")
+        await defer(interaction, ephemeral=private)
+        caller = await identify(service, interaction.user, interaction.guild_id, with_guild=True)
+        options = caller.item_options(
+            "url", expires_in=expires_in, private=private, max_views=max_views
+        )
+        created = await service.add_link(url, alias=alias, options=options)
+        view = discord.ui.View(timeout=None)
+        view.add_item(QRButton(created.item.content_id))
+        await answer(interaction, embed=created_embed(created), view=view, ephemeral=private)
+
+
+async def setup(bot: RefbinBot) -> None:
+    await bot.add_cog(Shorten(bot))
