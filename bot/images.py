@@ -15,6 +15,7 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from bot.errors import Unprocessable
+from bot.image_metadata import strip_location
 
 # Never EPS (Ghostscript) or any other format with a history of parser trouble.
 ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP")
@@ -37,6 +38,7 @@ class ImageFacts:
     height: int
     media_type: str
     thumbnail: bytes
+    cleaned_path: Path | None = None  # the image without location metadata, when it had some
 
 
 def make_thumbnail(path: Path) -> ImageFacts:
@@ -72,7 +74,17 @@ def make_thumbnail(path: Path) -> ImageFacts:
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise Unprocessable(f"The image is damaged or truncated ({exc}).") from None
     oriented_w, oriented_h = (height, width) if _swaps_axes(path) else (width, height)
-    return ImageFacts(oriented_w, oriented_h, media_type, thumbnail)
+    return ImageFacts(oriented_w, oriented_h, media_type, thumbnail, _without_location(path))
+
+
+def _without_location(path: Path) -> Path | None:
+    """Write the image without its location next to it (a .part file the sweep would remove)."""
+    cleaned = strip_location(path.read_bytes())
+    if cleaned is None:
+        return None
+    target = path.with_name(path.stem + ".clean.part")
+    target.write_bytes(cleaned)
+    return target
 
 
 def _thumbnail(image: Image.Image) -> bytes:

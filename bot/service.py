@@ -193,6 +193,11 @@ class ContentService:
             facts: ImageFacts | None = None
             if media_type in IMAGE_TYPES:
                 facts = await self.images.thumbnail(staged.path)
+                if facts.cleaned_path is not None:
+                    # What is stored and served is the image without where it was taken.
+                    original = staged
+                    staged = await self._stage(self.stager.stage_file(facts.cleaned_path))
+                    await self.stager.discard(original)
                 thumb = await self._stage(self.stager.stage_bytes(facts.thumbnail))
                 await self._keep_blob(thumb, THUMB_TYPE)
             failpoints.reach("upload.staged")

@@ -9,6 +9,7 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterable
+from functools import partial
 from pathlib import Path
 
 from storage.base import BlobTooLarge, StagedBlob, StorageFull
@@ -68,6 +69,21 @@ class Stager:
             yield data
 
         return await self.stage(one())
+
+    async def stage_file(self, path: Path) -> StagedBlob:
+        """Stage a local file (removed afterwards), as if it had been streamed in."""
+        loop = asyncio.get_running_loop()
+
+        async def chunks() -> AsyncIterable[bytes]:
+            handle = await loop.run_in_executor(None, path.open, "rb")
+            with handle:
+                while chunk := await loop.run_in_executor(None, handle.read, BATCH_SIZE):
+                    yield chunk
+
+        try:
+            return await self.stage(chunks())
+        finally:
+            await loop.run_in_executor(None, partial(path.unlink, missing_ok=True))
 
     async def discard(self, staged: StagedBlob) -> None:
         """Remove a staged file if it is still there (after a commit it usually is not)."""

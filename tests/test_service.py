@@ -430,3 +430,35 @@ async def test_image_work_is_bounded_in_memory(runtime: Runtime) -> None:
     with pytest.raises(Unprocessable, match="memory"):
         await service.add_upload(chunks_of(out.getvalue()))
     assert await runtime.db.pool.fetchval("SELECT count(*) FROM refs") == 0
+
+
+def photo_with_location(fmt: str) -> bytes:
+    image = Image.new("RGB", (64, 48), (10, 20, 30))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: kept
+    exif[0x010F] = "PhoneMaker"
+    gps = exif.get_ifd(0x8825)
+    gps.update({1: "N", 2: (48.0, 51.0, 29.0), 3: "E", 4: (2.0, 17.0, 40.0)})
+    out = io.BytesIO()
+    image.save(out, fmt, exif=exif.tobytes())
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+async def test_location_metadata_is_removed_from_what_is_served(runtime: Runtime, fmt) -> None:
+    data = photo_with_location(fmt)
+    created = await runtime.service.add_upload(chunks_of(data), filename=f"photo.{fmt.lower()}")
+    served = await read_all(runtime.service, created.item.sha256)
+    assert served != data
+    assert created.item.sha256 == hashlib.sha256(served).hexdigest()
+    with Image.open(io.BytesIO(served)) as image:
+        image.load()
+        exif = image.getexif()
+        assert 0x8825 not in exif
+        assert exif.get(0x0112) == 6 and exif.get(0x010F) == "PhoneMaker"
+        assert image.size == (64, 48)
+    assert (created.item.width, created.item.height) == (48, 64)  # turned by the orientation
+    assert list(runtime.service.stager.tmp_dir.glob("*.part")) == []
+    plain = png_bytes(30, 20)
+    kept = await runtime.service.add_upload(chunks_of(plain))
+    assert await read_all(runtime.service, kept.item.sha256) == plain  # nothing to remove
