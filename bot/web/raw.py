@@ -62,9 +62,10 @@ async def raw_item(request: web.Request) -> web.StreamResponse:
     embedded = flag(request.query.get("embed"))
     visit = None if embedded else visit_of(request)
     item = await resolve_item(request, content_id, visit)
-    if visit is None and item.max_views is not None:
-        # The bytes of a view-limited item always use a view, whoever asks: otherwise a
-        # preview-bot User-Agent or ?embed=1 would read a burn-after-reading item forever.
+    if visit is None and item.max_views is not None and item.kind != "url":
+        # The bytes of a view-limited paste or file always use a view, whoever asks: otherwise
+        # a preview-bot User-Agent or ?embed=1 would read a burn-after-reading item forever.
+        # (A link's target is no secret from a bot that is shown the link: it may follow it.)
         item = await resolve_item(request, content_id, Visit())
     if item.kind == "url":
         assert item.target is not None
