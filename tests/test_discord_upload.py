@@ -133,3 +133,19 @@ async def test_a_server_that_allows_only_images_refuses_other_files(
     assert "**no.txt**: This server does not allow storing files." in answer.content
     async with refbin.runtime.db.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM refs") == 1
+
+
+async def test_the_owners_quota_applies_to_uploads_from_discord(
+    discord_settings: Settings,
+) -> None:
+    limits = dataclasses.replace(discord_settings.limits, quota=4096)
+    async with running_refbin(dataclasses.replace(discord_settings, limits=limits)) as refbin:
+        first = refbin.api.add_attachment("first.bin", bytes(3000))
+        second = refbin.api.add_attachment("second.bin", b"\x01" * 3000)
+        kept = await refbin.command("upload", user=refbin.alice, options={"file": first})
+        refused = await refbin.command("upload", user=refbin.alice, options={"file": second})
+        for_bob = await refbin.command("upload", user=refbin.bob, options={"file": second})
+
+    assert kept.embeds and for_bob.embeds
+    assert refused.ephemeral
+    assert refused.content.startswith("This would take you past your storage quota of 4,096 bytes")
