@@ -7,6 +7,7 @@ middleware stack removed, to show what the middlewares cost per request.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 
 from aiohttp import web
@@ -33,12 +34,13 @@ async def serve() -> None:
 
 
 def main() -> None:
-    try:
-        import uvloop
+    if os.environ.get("BENCH_LOOP") != "asyncio":  # asyncio's own loop, to compare
+        try:
+            import uvloop
 
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    except ImportError:
-        pass
+            asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+        except ImportError:
+            pass
     asyncio.run(serve())
 
 

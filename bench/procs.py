@@ -146,6 +146,7 @@ def running(server: Server) -> Iterator[Server]:
 
 def run_pinned(cpu: str, argv: Sequence[str], **kwargs: object) -> tuple[float, float, str]:
     """Run a command to its end on one core: (wall seconds, CPU seconds, stdout)."""
+    _children_cpu()  # forget what children waited for earlier used
     start = time.perf_counter()
     proc = subprocess.Popen(
         pinned(cpu, argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs

@@ -231,7 +231,11 @@ def write(results_path: Path, bench_dir: Path) -> None:
     chart(items, bench_dir / "chart.png")
     before_path = bench_dir / "before.json"
     before = json.loads(before_path.read_text()) if before_path.exists() else None
-    (bench_dir / "results.md").write_text(markdown(results, items, before))
+    text = markdown(results, items, before)
+    analysis = bench_dir / "analysis.md"
+    if analysis.exists():  # written by hand about a full run: why, and what would close a miss
+        text += "\n" + analysis.read_text()
+    (bench_dir / "results.md").write_text(text)
     (bench_dir / "README-section.md").write_text(readme_section(results, items))
     print(f"wrote {bench_dir / 'results.md'} and {bench_dir / 'chart.png'}")
 
@@ -373,7 +377,10 @@ def growth_text(results: dict) -> str:
     for name, size in sizes.items():
         lines.append(f"- database `{name}`: {size / 2**30:.2f} GiB")
     for name, timing in loads.items():
-        text = ", ".join(f"{k} {v:.0f} s" for k, v in timing.items())
+        text = ", ".join(
+            f"{k} {v:.0f} s" if isinstance(v, float | int) else f"{k} {v}"
+            for k, v in timing.items()
+        )
         lines.append(f"- loading `{name}`: {text}")
     if "large" in growth:
         lines += [

@@ -61,8 +61,9 @@ class ItemCache:
         self.hits = 0
         self.misses = 0
         self._entries: OrderedDict[str, tuple[Item, float]] = OrderedDict()
-        self._wanted: dict[str, asyncio.Future[Item | None]] = {}
-        self._in_flight: dict[str, asyncio.Future[Item | None]] = {}
+        # The callers waiting for each id: to be fetched in the next batch, or being fetched.
+        self._wanted: dict[str, list[asyncio.Future[Item | None]]] = {}
+        self._in_flight: dict[str, list[asyncio.Future[Item | None]]] = {}
         self._batch_scheduled = False
         # Bumped by every invalidation: a load that started before one is not stored.
         self._epoch = 0
@@ -84,15 +85,19 @@ class ItemCache:
                 return entry[0]
             del self._entries[content_id]
         self.misses += 1
-        future = self._in_flight.get(content_id) or self._wanted.get(content_id)
-        if future is None:
-            future = asyncio.get_running_loop().create_future()
-            self._wanted[content_id] = future
-            if not self._batch_scheduled:
-                self._batch_scheduled = True
-                asyncio.get_running_loop().call_soon(self._start_batch)
-        # Shielded: one caller giving up must not cancel the load the others wait for.
-        return await asyncio.shield(future)
+        loop = asyncio.get_running_loop()
+        waiters = self._in_flight.get(content_id)
+        if waiters is None:
+            waiters = self._wanted.get(content_id)
+            if waiters is None:
+                waiters = self._wanted[content_id] = []
+                if not self._batch_scheduled:
+                    self._batch_scheduled = True
+                    loop.call_soon(self._start_batch)
+        # A future per caller: one giving up (cancelled) leaves the others' waits alone.
+        future: asyncio.Future[Item | None] = loop.create_future()
+        waiters.append(future)
+        return await future
 
     def invalidate(self, content_id: str) -> None:
         """Forget one item (it changed or went away)."""
@@ -108,33 +113,40 @@ class ItemCache:
         self._batch_scheduled = False
         while self._wanted:
             ids = list(self._wanted)[:MAX_BATCH]
-            futures = {content_id: self._wanted.pop(content_id) for content_id in ids}
-            self._in_flight.update(futures)
-            task = asyncio.get_running_loop().create_task(self._load(futures, self._epoch))
+            waiters = {content_id: self._wanted.pop(content_id) for content_id in ids}
+            self._in_flight.update(waiters)
+            task = asyncio.get_running_loop().create_task(self._load(waiters, self._epoch))
             _background.add(task)
             task.add_done_callback(_background.discard)
 
-    async def _load(self, futures: dict[str, asyncio.Future[Item | None]], epoch: int) -> None:
+    async def _load(
+        self, waiters: dict[str, list[asyncio.Future[Item | None]]], epoch: int
+    ) -> None:
         try:
-            items = await self._loader(list(futures))
+            items = await self._loader(list(waiters))
         except BaseException as exc:
-            for content_id, future in futures.items():
+            for content_id, futures in waiters.items():
                 self._in_flight.pop(content_id, None)
-                if not future.done():
-                    future.set_exception(exc)
-                    future.exception()  # retrieved here: a caller may have given up
+                for future in futures:
+                    if future.done():
+                        continue
+                    if isinstance(exc, asyncio.CancelledError):
+                        future.cancel()
+                    else:
+                        future.set_exception(exc)
             if isinstance(exc, asyncio.CancelledError):
                 raise
             return
         found = {item.content_id: item for item in items}
         store = epoch == self._epoch
-        for content_id, future in futures.items():
+        for content_id, futures in waiters.items():
             self._in_flight.pop(content_id, None)
             item = found.get(content_id)
             if store and item is not None:
                 self._store(item)
-            if not future.done():
-                future.set_result(item)
+            for future in futures:
+                if not future.done():
+                    future.set_result(item)
 
     def _store(self, item: Item) -> None:
         if item.max_views is not None:

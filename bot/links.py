@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
@@ -13,6 +14,9 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 # What browsers strip from either end of a typed URL: C0 controls and space.
 _EDGE = "".join(chr(c) for c in range(0x21))
 _INSIDE_FORBIDDEN = re.compile(r"[\s\x00-\x20\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# A host whose last label is a number is an IPv4 address to a browser (WHATWG URL), in any of
+# the old spellings: 2130706433, 0x7f.1, 0177.0.0.1 all mean 127.0.0.1.
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
 
 
 def normalise_link(raw: str) -> str:
@@ -75,6 +79,8 @@ def _encode_host(host: str) -> str:
     if host.isascii():
         if not re.fullmatch(r"[a-z0-9._:\-\[\]]+", host):
             raise Invalid("The link's host has characters a host name cannot have.")
+        if ":" not in host and _NUMERIC_LABEL.fullmatch(host.rsplit(".", 1)[-1]):
+            return _dotted_ipv4(host)  # (an IPv6 literal such as ::ffff:1.2.3.4 is left be)
         return host
     try:
         encoded = host.encode("idna").decode("ascii")
@@ -82,4 +88,15 @@ def _encode_host(host: str) -> str:
         raise Invalid("The link's host is not a valid international domain name.") from None
     if not re.fullmatch(r"[a-z0-9.\-]+", encoded):
         raise Invalid("The link's host has characters a host name cannot have.")
+    if _NUMERIC_LABEL.fullmatch(encoded.rsplit(".", 1)[-1]):
+        return _dotted_ipv4(encoded)  # full-width digits are digits after IDNA
     return encoded
+
+
+def _dotted_ipv4(host: str) -> str:
+    """The one spelling of an IPv4 address a browser would read in `host`, so that a link
+    back to this refbin (or to a blocked address) is known whatever its spelling."""
+    try:
+        return socket.inet_ntoa(socket.inet_aton(host))
+    except OSError:
+        raise Invalid("The link's host is not a valid IPv4 address.") from None

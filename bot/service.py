@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import re
 import unicodedata
+from collections import OrderedDict
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -80,8 +81,12 @@ IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "
 MAX_VIEWS_LIMIT = 1_000_000_000
 MAX_PASSWORD = 200
 MAX_FILENAME = 255
+KNOWN_TOKENS = 10_000  # valid API token hashes remembered for the rate limiter
 DEFAULT_OPTIONS = ItemOptions()
-_UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# Controls, bidi overrides and lone surrogates (the bytes of a name that was not UTF-8).
+_UNSAFE_NAME_CHARS = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 
 
 class ContentService:
@@ -113,6 +118,7 @@ class ContentService:
         self.rate_limiter = RateLimiter(
             {"create": limits.rate_create, "read": limits.rate_read, "delete": limits.rate_delete}
         )
+        self._known_tokens: OrderedDict[bytes, None] = OrderedDict()  # hashes, newest last
 
     def check_rate(self, bucket: str, client: str) -> None:
         """Count one `create`, `read` or `delete` for a client (an IP or an owner), or raise
@@ -463,9 +469,9 @@ class ContentService:
 
     async def stats(self, content_id: str, *, owner_id: int | None, days: int = 30) -> Stats:
         """Visits per day and top referrers, for the item's owner only (NotFound otherwise)."""
-        if not ID_PATTERN.match(content_id):
-            raise NotFound()
-        item = await queries.fetch_item(self.db.read_pool, content_id)
+        item = None
+        if ID_PATTERN.match(content_id):
+            item = await queries.fetch_item(self.db.read_pool, content_id)
         if item is None or owner_id is None or item.owner_id != owner_id:
             raise NotFound("No such item, or it is not yours.")
         days = max(1, min(days, 366))
@@ -492,8 +498,9 @@ class ContentService:
         """Delete an item as its owner, with its delete token, as a moderator of its guild, or
         as the operator. Every refusal is the same NotFound, so nothing leaks about the item.
         """
+        refusal = NotFound("No such item, or it is not yours to delete.")
         if not ID_PATTERN.match(content_id):
-            raise NotFound()
+            raise refusal
         async with self.db.pool.acquire() as conn, conn.transaction():
             rights = await queries.fetch_delete_rights(conn, content_id)
             allowed = rights is not None and (
@@ -506,7 +513,7 @@ class ContentService:
                 or (moderated_guild_id is not None and rights["guild_id"] == moderated_guild_id)
             )
             if not allowed:
-                raise NotFound("No such item, or it is not yours to delete.")
+                raise refusal
             await queries.delete_ref(conn, content_id)
             await queries.notify_invalidate(conn, content_id)
         self.cache.invalidate(content_id)
@@ -572,7 +579,19 @@ class ContentService:
 
     async def owner_for_api_token(self, token: str) -> int | None:
         """The owner a bearer token stands for, or None."""
-        return await queries.owner_for_token(self.db.read_pool, hash_token(token))
+        token_hash = hash_token(token)
+        owner_id = await queries.owner_for_token(self.db.read_pool, token_hash)
+        if owner_id is not None:
+            self._known_tokens[token_hash] = None
+            self._known_tokens.move_to_end(token_hash)
+            if len(self._known_tokens) > KNOWN_TOKENS:
+                self._known_tokens.popitem(last=False)
+        return owner_id
+
+    def is_known_token(self, token: str) -> bool:
+        """Whether this process has seen the token open an owner. The rate limiter counts a
+        bearer against its token only then: an invented token must not buy a fresh bucket."""
+        return hash_token(token) in self._known_tokens
 
     # ---- addresses ------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ def token_matches(token: str, stored: bytes | None) -> bool:
 def hash_password(password: str) -> str:
     """A slow, salted hash of a password (blocking: run in an executor)."""
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
+    digest = hashlib.scrypt(_password_bytes(password), salt=salt, dklen=32, **_SCRYPT)
     return f"scrypt${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
@@ -45,5 +45,11 @@ def verify_password(password: str, stored: str) -> bool:
         return False
     salt = base64.b64decode(salt_b64)
     expected = base64.b64decode(digest_b64)
-    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=len(expected), **_SCRYPT)
+    digest = hashlib.scrypt(_password_bytes(password), salt=salt, dklen=len(expected), **_SCRYPT)
     return hmac.compare_digest(digest, expected)
+
+
+def _password_bytes(password: str) -> bytes:
+    # An X-Password header that is not UTF-8 arrives with lone surrogates: it must fail to
+    # match, not fail to encode. Valid text encodes exactly as before.
+    return password.encode("utf-8", "surrogatepass")

@@ -122,6 +122,25 @@ async def test_concurrent_misses_are_fetched_with_one_query(runtime) -> None:
     assert sorted(calls[0]) == sorted(ids)
 
 
+async def test_a_caller_giving_up_leaves_the_others_waiting_for_the_same_id(runtime) -> None:
+    gate, started = asyncio.Event(), asyncio.Event()
+
+    async def slow_load(ids):
+        started.set()
+        await gate.wait()
+        return await queries.fetch_items(runtime.db.pool, ids)
+
+    cache = ItemCache(slow_load)
+    [content_id] = await add_links(runtime.service, 1)
+    impatient = asyncio.ensure_future(cache.get(content_id))
+    patient = asyncio.ensure_future(cache.get(content_id))
+    await started.wait()
+    impatient.cancel()
+    gate.set()
+    assert (await patient).content_id == content_id
+    assert impatient.cancelled()
+
+
 async def test_load_that_raced_an_invalidation_is_not_kept(runtime) -> None:
     gate, started = asyncio.Event(), asyncio.Event()
 

@@ -18,7 +18,8 @@ from bot.errors import Invalid, TimedOut, TooLarge
 from bot.models import Created, Item, ItemOptions, Stats
 from bot.service import ContentService
 from bot.web import openapi
-from bot.web.items import FIELD_LIMIT, parse_options, read_chunk
+from bot.web.bodies import next_part, open_multipart, read_chunk, read_form
+from bot.web.items import FIELD_LIMIT, parse_options
 from bot.web.keys import SERVICE_KEY
 from bot.web.metrics import count_created
 from bot.web.types import Handler
@@ -178,7 +179,7 @@ async def list_items(request: web.Request) -> web.Response:
         owner_id,
         kind=request.query.get("kind") or None,
         cursor=request.query.get("cursor") or None,
-        limit=int_param(request, "limit", 20),
+        limit=int_param(request, "limit", 20, 1, 100),
     )
     return web.json_response(
         {
@@ -194,7 +195,7 @@ async def item_stats(request: web.Request) -> web.Response:
     stats = await service.stats(
         request.match_info["content_id"],
         owner_id=owner_id,
-        days=int_param(request, "days", 30),
+        days=int_param(request, "days", 30, 1, 366),
     )
     return web.json_response(stats_json(stats))
 
@@ -210,14 +211,18 @@ async def delete_item(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def int_param(request: web.Request, name: str, default: int) -> int:
+def int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    """A whole-number query parameter within [low, high], as the document says; else 400."""
     raw = request.query.get(name, "").strip()
     if not raw:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise Invalid(f"{name} is a whole number.") from None
+    if not low <= value <= high:
+        raise Invalid(f"{name} is a whole number from {low} to {high}.")
+    return value
 
 
 # ---- reading what to create ------------------------------------------------------------------
@@ -238,6 +243,8 @@ async def _create_from_json(
                 raise Invalid("max_views is a whole number.")
         elif value is not None and not isinstance(value, str):
             raise Invalid(f"{name} is a string.")
+        elif isinstance(value, str) and not _is_unicode(value):
+            raise Invalid(f"{name} is not valid Unicode text (it has a lone surrogate).")
     fields = {name: str(value) for name, value in body.items() if value is not None}
     if "alias" in fields and "url" not in fields:
         raise Invalid("An alias is for links only.")
@@ -265,6 +272,17 @@ async def _read_json(request: web.Request, service: ContentService) -> Any:
         return json.loads(data)
     except ValueError as exc:
         raise Invalid(f"The body is not valid JSON: {exc}.") from None
+    except RecursionError:  # [[[[…]]]] nested deeper than the parser goes
+        raise Invalid("The body is not valid JSON: it is nested too deeply.") from None
+
+
+def _is_unicode(text: str) -> bool:
+    """JSON may escape a lone surrogate (\\ud800): no database or encoder accepts one."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 async def _create_from_multipart(
@@ -272,12 +290,10 @@ async def _create_from_multipart(
 ) -> Created:
     """Fields first, then at most one `file` part, streamed straight into the store."""
     idle = service.settings.server.read_timeout
-    reader = await request.multipart()
+    reader = await open_multipart(request)
     fields: dict[str, str] = {}
     created: Created | None = None
-    while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader):
-            raise Invalid("Nested multipart bodies are not accepted.")
+    while (part := await next_part(reader, idle)) is not None:
         if created is not None:
             await _refuse_trailing_part(service, created, part, idle)
         elif part.name == "file":
@@ -312,12 +328,7 @@ async def _create_from_urlencoded(
     request: web.Request, service: ContentService, owner_id: int | None
 ) -> Created:
     # request.post() holds the app's client_max_size: past it, aiohttp answers 413 itself.
-    try:
-        async with asyncio.timeout(service.settings.server.read_timeout):
-            posted = await request.post()
-    except TimeoutError:
-        raise TimedOut("The form arrived too slowly and was dropped.") from None
-    fields = {name: value for name, value in posted.items() if isinstance(value, str)}
+    fields = await read_form(request, service.settings.server.read_timeout)
     unknown = sorted(set(fields) - FORM_CONTENT - FORM_OPTIONS)
     if unknown:
         raise Invalid(f"Unknown field(s): {', '.join(unknown)}.")

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import BodyPartReader, web
 
-from bot.errors import Forbidden, Invalid, TimedOut, TooLarge
+from bot.errors import Forbidden, Invalid, TooLarge
 from bot.models import Created, ItemOptions
 from bot.service import ContentService
 from bot.units import parse_duration
 from bot.web import pages
+from bot.web.bodies import next_part, open_multipart, read_chunk, read_form
 from bot.web.keys import SERVICE_KEY
 from bot.web.metrics import count_created
 from bot.web.raw import serve_item
 from bot.web.visitors import visit_of
 
-READ_CHUNK = 256 * 1024
 FIELD_LIMIT = 4096  # option fields are short
+MAX_FIELDS = 32  # distinct form fields in one request: each is kept in memory until the end
 
 
 def add_routes(app: web.Application) -> None:
@@ -90,12 +90,7 @@ async def create_item(request: web.Request) -> web.Response:
     if request.content_type == "application/x-www-form-urlencoded":
         if (request.content_length or 0) > service.settings.limits.paste + FIELD_LIMIT:
             raise TooLarge(f"The paste is larger than {service.settings.limits.paste:,} bytes.")
-        try:
-            async with asyncio.timeout(service.settings.server.read_timeout):
-                posted = await request.post()
-        except TimeoutError:
-            raise TimedOut("The form arrived too slowly and was dropped.") from None
-        fields = {name: value for name, value in posted.items() if isinstance(value, str)}
+        fields = await read_form(request, service.settings.server.read_timeout)
     elif request.content_type.startswith("multipart/"):
         created = await _read_multipart(request, fields, owner_id)
     else:
@@ -122,11 +117,9 @@ async def _read_multipart(
     """Read form fields into `fields`; a file part is streamed straight into the service."""
     service = service_of(request)
     idle = service.settings.server.read_timeout
-    reader = await request.multipart()
+    reader = await open_multipart(request)
     created = None
-    while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader):
-            raise Invalid("Nested multipart bodies are not accepted.")
+    while (part := await next_part(reader, idle)) is not None:
         if part.name == "file" and not part.filename:
             continue  # a browser form's file input with no file chosen
         if part.name == "file" and part.filename is not None:
@@ -141,6 +134,8 @@ async def _read_multipart(
             limit = service.settings.limits.paste + 1
             fields["text"] = await _read_field(part, limit, "paste", idle)
         elif part.name is not None:
+            if part.name not in fields and len(fields) >= MAX_FIELDS:
+                raise Invalid(f"A form has at most {MAX_FIELDS} fields.")
             fields[part.name] = await _read_field(part, FIELD_LIMIT, part.name, idle)
     return created
 
@@ -166,16 +161,6 @@ async def _create_from_fields(
 async def _part_chunks(part: BodyPartReader, idle_timeout: float) -> AsyncIterator[bytes]:
     while chunk := await read_chunk(part, idle_timeout):
         yield chunk
-
-
-async def read_chunk(part: BodyPartReader, idle_timeout: float) -> bytes:
-    """The next chunk of a part; TimedOut when the client sends nothing for `idle_timeout` s
-    (a slow-loris upload would otherwise hold a connection and a temporary file forever)."""
-    try:
-        async with asyncio.timeout(idle_timeout):
-            return await part.read_chunk(READ_CHUNK)
-    except TimeoutError:
-        raise TimedOut(f"The upload stalled for {idle_timeout:g} s and was dropped.") from None
 
 
 async def _read_field(part: BodyPartReader, limit: int, name: str, idle_timeout: float) -> str:

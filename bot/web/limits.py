@@ -14,11 +14,13 @@ UNLIMITED_PATHS = frozenset({"/healthz", "/metrics"})
 
 def client_key(request: web.Request) -> str:
     """Who to count a request against: the bearer token's holder, else the client address."""
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer ") and len(header) > 7:
-        # The token itself is the key here (hashed by the limiter's dict, never stored):
-        # resolving it to an owner would cost a query before the limit could refuse anything.
-        return "token:" + header[7:].strip()[:64]
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    # The token itself is the key here (hashed by the limiter's dict, never stored), once this
+    # process has seen it open an owner: resolving it now would cost a query before the limit
+    # could refuse anything, and an invented token would otherwise be a fresh bucket each time.
+    if scheme.lower() == "bearer" and token and request.app[SERVICE_KEY].is_known_token(token):
+        return "token:" + token[:64]
     return "ip:" + client_ip(request)
 
 

@@ -91,7 +91,10 @@ def _positive(value: str | None) -> int | None:
 
 def _id_from_url(request: web.Request, url: str) -> str:
     """The content id in one of our URLs; NotFound for anybody else's."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # "http://[": not a URL at all, so not one of ours
+        raise NotFound("That URL is not one of ours.") from None
     base = urlsplit(request.app[SERVICE_KEY].settings.server.base_url)
     ours = parts.netloc.lower() in (base.netloc.lower(), request.host.lower())
     segments = [segment for segment in parts.path.split("/") if segment]

@@ -346,6 +346,19 @@ PARAMETERS: dict[str, Schema] = {
 _OWNER = [{"bearer": []}]
 _ANYONE_OR_OWNER: list[dict[str, list[str]]] = [{}, {"bearer": []}]
 _DELETE_RIGHTS = [{"bearer": []}, {"deleteToken": []}]
+# What a client can do next with an item it has just made (OpenAPI links).
+_CREATED_LINKS: Schema = {
+    "GetItem": {"operationId": "getItem", "parameters": {"content_id": "$response.body#/id"}},
+    "ItemStats": {"operationId": "itemStats", "parameters": {"content_id": "$response.body#/id"}},
+    "DeleteItem": {
+        "operationId": "deleteItem",
+        "parameters": {
+            "content_id": "$response.body#/id",
+            "header.X-Delete-Token": "$response.body#/delete_token",
+        },
+        "description": "With the delete token (null when the item existed: then as its owner).",
+    },
+}
 
 _DELETE_OPERATION: Schema = {
     "summary": "Delete an item, as its owner (bearer token) or with its delete token",
@@ -372,7 +385,17 @@ PATHS: dict[str, Schema] = {
                     "application/json": {
                         "schema": {
                             "oneOf": [_ref("schemas", "NewLink"), _ref("schemas", "NewPaste")]
-                        }
+                        },
+                        "examples": {
+                            "link": {"value": {"url": "https://example.com/some/long/path"}},
+                            "paste": {
+                                "value": {
+                                    "text": "print('hello')\n",
+                                    "language": "python",
+                                    "expires": "7d",
+                                }
+                            },
+                        },
                     },
                     "multipart/form-data": {"schema": _ref("schemas", "NewItemForm")},
                     "application/x-www-form-urlencoded": {
@@ -389,8 +412,12 @@ PATHS: dict[str, Schema] = {
                             "schema": {"type": "string"},
                         }
                     },
+                    "links": _CREATED_LINKS,
                 },
-                "200": _json(_ref("schemas", "Created"), "You had added this before: that item."),
+                "200": {
+                    **_json(_ref("schemas", "Created"), "You had added this before: that item."),
+                    "links": _CREATED_LINKS,
+                },
                 **_errors(
                     "BadRequest",
                     "Unauthorized",

@@ -29,6 +29,7 @@ from bot.service import ContentService
 from bot.units import format_duration, parse_duration
 from bot.web import qr
 from bot.web.access import resolve_item, set_unlock_cookie
+from bot.web.bodies import read_form
 from bot.web.keys import SERVICE_KEY
 from bot.web.oembed import PROVIDER_NAME, kind_label, oembed, oembed_link, thumb_size
 from bot.web.raw import etag_matches, serve_thumb
@@ -528,9 +529,8 @@ async def unlock(request: web.Request) -> web.Response:
     service = service_of(request)
     item = await service.get(content_id)
     if item.has_password:
-        form = await request.post()
-        password = form.get("password")
-        await service.check_password(content_id, password if isinstance(password, str) else None)
+        form = await read_form(request, service.settings.server.read_timeout)
+        await service.check_password(content_id, form.get("password"))
     response = web.Response(status=303, headers={"Location": f"/{content_id}"})
     if item.has_password:
         set_unlock_cookie(response, request, content_id)

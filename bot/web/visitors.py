@@ -23,5 +23,17 @@ def visit_of(request: web.Request) -> Visit | None:
     agent = request.headers.get("User-Agent", "")
     if BOT_AGENTS.search(agent):
         return None
-    referrer = urlsplit(request.headers.get("Referer", "")).hostname or ""
-    return Visit(referrer=referrer.lower())
+    return Visit(referrer=referrer_host(request.headers.get("Referer", "")))
+
+
+def referrer_host(header: str) -> str:
+    """The host a Referer names, or '' for one that is malformed or not a plain ASCII host.
+
+    It is stored and summed in the database: a value PostgreSQL refuses (a byte that is not
+    UTF-8 arrives as a lone surrogate) would fail every later flush of the visit counts.
+    """
+    try:
+        host = urlsplit(header).hostname or ""
+    except ValueError:  # "http://[": an unterminated IPv6 literal
+        return ""
+    return host if host.isascii() and host.isprintable() else ""
