@@ -24,6 +24,17 @@ MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 # Any fixed number will do: every refbin process takes the same lock before migrating.
 MIGRATION_LOCK = 0x7265_6662_696E  # "refbin"
 
+# What a request meets when PostgreSQL (or the storage under it) is gone: a refused or missing
+# socket (OSError), a connection dropped mid-query, or a pool that cannot hand one out in time.
+BACKEND_DOWN = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, or not yet up
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # a connection that died under an operation in flight
+    OSError,
+    TimeoutError,
+)
+
 
 @dataclass(frozen=True)
 class Migration:

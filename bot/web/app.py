@@ -6,9 +6,9 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 
-import asyncpg
 from aiohttp import web
 
+from bot.db import BACKEND_DOWN
 from bot.errors import (
     Blocked,
     Conflict,
@@ -34,15 +34,6 @@ from bot.web.metrics import count_requests, setup_metrics
 
 log = logging.getLogger(__name__)
 
-# What a request meets when PostgreSQL (or the storage under it) is gone: a refused or missing
-# socket (OSError), a connection dropped mid-query, or a pool that cannot hand one out in time.
-BACKEND_DOWN = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,  # shutting down, or not yet up
-    asyncpg.InterfaceError,
-    OSError,
-    TimeoutError,
-)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
