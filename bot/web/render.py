@@ -268,6 +268,8 @@ def _prepare_worker(memory_limit: int) -> None:
     """Runs in each worker: a memory ceiling, and the alarm that ends a slow render."""
     resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     signal.signal(signal.SIGALRM, _out_of_time)
+    # Ctrl-C reaches the whole process group: the server stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _out_of_time(signum: int, frame: object) -> None:
