@@ -85,7 +85,7 @@ def _chunked_file(total: int) -> aiohttp.MultipartWriter:
 @dataclass(frozen=True)
 class Oversized:
     path: str
-    body: object  # bytes, or a MultipartWriter streamed chunked
+    body: bytes | None  # None: a file part streamed chunked, with no length declared
     content_type: str | None
     message: str
 
@@ -96,10 +96,14 @@ BIG_FILE = multipart(part(b'name="file"; filename="big.bin"', b"\xab" * (UPLOAD_
 BIG_TEXT_PART = multipart(part(b'name="text"', b"a" * (PASTE_LIMIT + 1)))
 BIG_TEXT_FORM = b"text=" + b"a" * (PASTE_LIMIT + 1)
 OVERSIZED = {
-    "upload-by-content-length-curl": Oversized("/", BIG_FILE, MULTIPART["Content-Type"], ""),
-    "upload-by-content-length-api": Oversized(API, BIG_FILE, MULTIPART["Content-Type"], ""),
-    "upload-chunked-curl": Oversized("/", "chunked", None, ""),
-    "upload-chunked-api": Oversized(API, "chunked", None, ""),
+    "upload-by-content-length-curl": Oversized(
+        "/", BIG_FILE, MULTIPART["Content-Type"], UPLOAD_TOO_LARGE
+    ),
+    "upload-by-content-length-api": Oversized(
+        API, BIG_FILE, MULTIPART["Content-Type"], UPLOAD_TOO_LARGE
+    ),
+    "upload-chunked-curl": Oversized("/", None, None, UPLOAD_TOO_LARGE),
+    "upload-chunked-api": Oversized(API, None, None, UPLOAD_TOO_LARGE),
     "text-part-curl": Oversized("/", BIG_TEXT_PART, MULTIPART["Content-Type"], PASTE_TOO_LARGE),
     "text-part-api": Oversized(API, BIG_TEXT_PART, MULTIPART["Content-Type"], PASTE_TOO_LARGE),
     "text-form-curl": Oversized(
@@ -140,15 +144,13 @@ async def test_bodies_over_the_limits_are_413_and_leave_nothing(
     nothing_left: SharedApp, case: Oversized
 ) -> None:
     client = nothing_left.client
-    if case.body == "chunked":
+    if case.body is None:
         response = await client.post(case.path, data=_chunked_file(UPLOAD_LIMIT + 64 * KiB))
         assert "Content-Length" not in response.request_info.headers
-        message = UPLOAD_TOO_LARGE
     else:
         headers = {"Content-Type": case.content_type} if case.content_type else {}
         response = await client.post(case.path, data=case.body, headers=headers)
-        message = case.message or UPLOAD_TOO_LARGE
-    await expect_error(response, 413, "too_large", message)
+    await expect_error(response, 413, "too_large", case.message)
     assert (await client.get("/healthz")).status == 200
 
 
@@ -217,6 +219,7 @@ JSON_REFUSALS = {
     "number-too-long": (b'{"text": "x", "max_views": ' + b"9" * 5000 + b"}", "not valid JSON"),
     "number-not-whole": (b'{"text": "x", "max_views": 1e400}', "whole number"),
     "unknown-field": (b'{"text": "x", "owner_id": 1}', "Unknown field(s): owner_id."),
+    "null-for-a-string": (b'{"text": "x", "language": null}', "language is a string."),
 }
 
 
@@ -227,6 +230,33 @@ async def test_json_that_no_database_would_take_is_400(
     response = await nothing_left.client.post(
         API, data=body, headers={"Content-Type": "application/json"}
     )
+    await expect_error(response, 400, "invalid", message)
+
+
+QUERIES = {
+    "limit-too-large": ("?limit=1000", "limit is a whole number from 1 to 100."),
+    "limit-zero": ("?limit=0", "limit is a whole number from 1 to 100."),
+    "limit-empty": ("?limit=", "limit is a whole number."),
+    "limit-huge-number": ("?limit=" + "9" * 5000, "limit is a whole number."),
+    "kind-empty": ("?kind=", "Kind is one of"),
+    "kind-unknown": ("?kind=<script>", "Kind is one of"),
+    "cursor-garbage": ("?cursor=1.2.'%20OR%201=1--", "The page cursor is not valid."),
+    "days-too-many": ("/stats?days=367", "days is a whole number from 1 to 366."),
+    "days-negative": ("/stats?days=-1", "days is a whole number from 1 to 366."),
+}
+
+
+@pytest.mark.parametrize(("query", "message"), QUERIES.values(), ids=QUERIES.keys())
+async def test_query_parameters_outside_the_document_are_400(
+    shared_app: SharedApp, query: str, message: str
+) -> None:
+    client, service = shared_app.client, shared_app.runtime.service
+    owner = {"Authorization": f"Bearer {await service.create_api_token('querier')}"}
+    path = API
+    if query.startswith("/stats"):
+        created = await client.post(API, json={"url": "https://example.com/q"}, headers=owner)
+        path = f"{API}/{(await created.json())['id']}"
+    response = await client.get(path + query, headers=owner)
     await expect_error(response, 400, "invalid", message)
 
 

@@ -177,7 +177,7 @@ async def list_items(request: web.Request) -> web.Response:
     owner_id = await required_owner(request)
     page = await service.list_owned(
         owner_id,
-        kind=request.query.get("kind") or None,
+        kind=request.query.get("kind"),  # present but empty is no kind: 400
         cursor=request.query.get("cursor") or None,
         limit=int_param(request, "limit", 20, 1, 100),
     )
@@ -213,11 +213,11 @@ async def delete_item(request: web.Request) -> web.Response:
 
 def int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
     """A whole-number query parameter within [low, high], as the document says; else 400."""
-    raw = request.query.get(name, "").strip()
-    if not raw:
+    raw = request.query.get(name)
+    if raw is None:
         return default
     try:
-        value = int(raw)
+        value = int(raw.strip())
     except ValueError:
         raise Invalid(f"{name} is a whole number.") from None
     if not low <= value <= high:
@@ -241,9 +241,9 @@ async def _create_from_json(
         if name == "max_views":
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 raise Invalid("max_views is a whole number.")
-        elif value is not None and not isinstance(value, str):
+        elif not isinstance(value, str):  # null too: leave out what you do not send
             raise Invalid(f"{name} is a string.")
-        elif isinstance(value, str) and not _is_unicode(value):
+        elif not _is_unicode(value):
             raise Invalid(f"{name} is not valid Unicode text (it has a lone surrogate).")
     fields = {name: str(value) for name, value in body.items() if value is not None}
     if "alias" in fields and "url" not in fields:
