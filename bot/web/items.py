@@ -190,7 +190,7 @@ async def show_item(request: web.Request) -> web.StreamResponse:
     )
     if item.kind == "url":
         assert item.target is not None
-        raise web.HTTPFound(item.target, headers={"Cache-Control": "private, max-age=0"})
+        return pages.redirect_to(item.target)
     response = await serve_item(request, service, item)
     # The same URL answers browsers with a page: a shared cache must keep the two apart.
     response.headers["Vary"] = "Accept, User-Agent"

@@ -20,6 +20,7 @@ from urllib.parse import quote, urlsplit
 import jinja2
 from aiohttp import web
 from pygments.lexers import get_all_lexers
+from yarl import URL
 
 from bot.errors import Invalid, NotFound, RateLimited, RefbinError, TooLarge
 from bot.images import THUMB_TYPE
@@ -357,7 +358,7 @@ async def show_item_page(request: web.Request) -> web.StreamResponse:
     item = await resolve_item(request, content_id, visit)
     if item.kind == "url":
         assert item.target is not None
-        raise web.HTTPFound(item.target, headers={"Cache-Control": "private, max-age=0"})
+        return redirect_to(item.target)
     if visit is None and _limited(item):
         # A preview must not spend or reveal a view-limited item: only that it exists.
         return _preview_only_page(request, item)
@@ -607,3 +608,12 @@ def error_page(request: web.Request, error: RefbinError | None, status: int) -> 
         # The rest of the body is not read: close the connection rather than drain it.
         response.force_close()
     return response
+
+
+def redirect_to(target: str) -> web.Response:
+    """A short link's 302: returned, not raised, and with no body (the hot path of refbin)."""
+    # yarl percent-encodes what a header may not carry (`<`, non-ASCII), as HTTPFound did.
+    location = str(URL(target))
+    return web.Response(
+        status=302, headers={"Location": location, "Cache-Control": "private, max-age=0"}
+    )
