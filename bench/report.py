@@ -260,8 +260,10 @@ def readme_section(results: dict, items: list[Ratio]) -> str:
 
 `make bench` measures refbin against bare references in the same run on the same machine (load
 generator pinned to one core, refbin and its PostgreSQL to the other): {results["started"]},
-{"quick mode" if results.get("quick") else "full mode"}, `{results.get("command", "make bench")}`.
-Details, CPU use, profiles and what each miss would need: [bench/results.md](bench/results.md).
+{"quick mode" if results.get("quick") else "full mode"}, `{results.get("command", "make bench")}`,
+on 2 cores shared with other test runs (load average {fmt_load(results.get("load_before"))}).
+`BENCH_QUICK=1 make bench` is a short run on small data. Details, CPU use, profiles, and what
+each miss would need: [bench/results.md](bench/results.md).
 
 ![refbin against its references](bench/chart.png)
 
@@ -309,7 +311,8 @@ def markdown(results: dict, items: list[Ratio], before: dict | None) -> str:
         f"{scale['spread_small']:,} and among {scale['spread_large']:,} links (loaded with "
         "generate_series).",
         "- This machine is shared with other engineers' test runs while this was made, so "
-        "figures move by ±20 % between runs; ratios are taken within one run.",
+        "figures move by ±30 % between runs; ratios are taken within one run, and the server "
+        "CPU per request is the steadiest column.",
         "",
         "## Every wrk measurement",
         "",
@@ -430,4 +433,12 @@ def before_after(before: dict, after: dict) -> str:
     return "\n".join(lines)
 
 
-STANDING_NOTES: list[str] = []
+STANDING_NOTES: list[str] = [
+    "refbin runs with `REFBIN_LIMITS_RATE_CREATE/READ/DELETE=0` (its rate limits off) and "
+    "`REFBIN_LIMITS_UPLOAD=2GiB` (for the 1 GiB upload); pinnwand with `PINNWAND_RATELIMIT` "
+    "raised to 10^9 per area; nginx and the bare aiohttp app have none.",
+    "The bench's PostgreSQL is refbin's embedded one (pgserver) under bench/out/data, with "
+    "`max_wal_size = 8GB` for the bulk loads and pgserver's defaults otherwise.",
+    "Before/after rows compare a quick-mode run (1 repetition of 3 s) with this one; on this "
+    "shared machine the light-concurrency rows of a busy run are the least reliable.",
+]
