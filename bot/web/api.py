@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -18,7 +17,7 @@ from bot.errors import Invalid, TimedOut, TooLarge
 from bot.models import Created, Item, ItemOptions, Stats
 from bot.service import ContentService
 from bot.web import openapi
-from bot.web.bodies import next_part, open_multipart, read_chunk, read_form
+from bot.web.bodies import next_part, open_multipart, part_chunks, read_field, read_form
 from bot.web.items import FIELD_LIMIT, parse_options
 from bot.web.keys import SERVICE_KEY
 from bot.web.metrics import count_created
@@ -298,7 +297,7 @@ async def _create_from_multipart(
             await _refuse_trailing_part(service, created, part, idle)
         elif part.name == "file":
             created = await service.add_upload(
-                _chunks(part, idle),
+                part_chunks(part, idle),
                 filename=fields.get("filename") or part.filename,
                 options=_form_options(fields, owner_id),
             )
@@ -307,7 +306,7 @@ async def _create_from_multipart(
             if name not in FORM_CONTENT and name not in FORM_OPTIONS:
                 raise Invalid(f"Unknown field {name!r}.")
             limit = service.settings.limits.paste + 1 if name == "text" else FIELD_LIMIT
-            fields[name] = await _read_field(part, name, limit, idle)
+            fields[name] = await read_field(part, name, limit, idle)
     if created is None:
         created = await _create_from_fields(service, _without_input(fields), owner_id)
     return created
@@ -317,7 +316,7 @@ async def _refuse_trailing_part(
     service: ContentService, created: Created, part: BodyPartReader, idle: float
 ) -> None:
     """A part after the file would be silently lost: refuse the request and undo the upload."""
-    if not await _read_field(part, part.name or "", FIELD_LIMIT, idle):
+    if not await read_field(part, part.name or "", FIELD_LIMIT, idle):
         return
     if created.created and created.delete_token:
         await service.delete(created.item.content_id, delete_token=created.delete_token)
@@ -366,25 +365,6 @@ async def _create_from_fields(
             options=options,
         )
     raise Invalid("Nothing to store: send url, text, or a file (multipart field `file`).")
-
-
-async def _chunks(part: BodyPartReader, idle: float) -> AsyncIterator[bytes]:
-    while chunk := await read_chunk(part, idle):
-        yield chunk
-
-
-async def _read_field(part: BodyPartReader, name: str, limit: int, idle: float) -> str:
-    data = bytearray()
-    while chunk := await read_chunk(part, idle):
-        data += chunk
-        if len(data) > limit:
-            if name == "text":
-                raise TooLarge(f"The paste is larger than {limit - 1:,} bytes.")
-            raise Invalid(f"The field {name!r} is too long.")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Invalid(f"The field {name!r} is not UTF-8 text.") from None
 
 
 # ---- answers ---------------------------------------------------------------------------------

@@ -9,11 +9,12 @@ sending (slow loris) is dropped with TimedOut instead of holding the connection 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from bot.errors import Invalid, TimedOut
+from bot.errors import Invalid, TimedOut, TooLarge
 
 READ_CHUNK = 256 * 1024
 MALFORMED_BODY = (ValueError, LookupError, HttpProcessingError)
@@ -64,3 +65,24 @@ async def read_chunk(part: BodyPartReader, idle_timeout: float) -> bytes:
         raise TimedOut(f"The upload stalled for {idle_timeout:g} s and was dropped.") from None
     except MALFORMED_BODY as exc:
         raise Invalid(f"The multipart body is malformed or cut short: {exc}.") from None
+
+
+async def part_chunks(part: BodyPartReader, idle_timeout: float) -> AsyncIterator[bytes]:
+    """A file part's bytes, chunk by chunk, each wait bounded by `idle_timeout`."""
+    while chunk := await read_chunk(part, idle_timeout):
+        yield chunk
+
+
+async def read_field(part: BodyPartReader, name: str, limit: int, idle_timeout: float) -> str:
+    """A text part of at most `limit` bytes, as UTF-8; a paste (`text`) over it is TooLarge."""
+    data = bytearray()
+    while chunk := await read_chunk(part, idle_timeout):
+        data += chunk
+        if len(data) > limit:
+            if name == "text":
+                raise TooLarge(f"The paste is larger than {limit - 1:,} bytes.")
+            raise Invalid(f"The field {name!r} is too long.")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Invalid(f"The field {name!r} is not UTF-8 text.") from None

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
 from bot.errors import Forbidden, Invalid, TooLarge
 from bot.models import Created, ItemOptions
 from bot.service import ContentService
 from bot.units import parse_duration
 from bot.web import pages
-from bot.web.bodies import next_part, open_multipart, read_chunk, read_form
+from bot.web.bodies import next_part, open_multipart, part_chunks, read_field, read_form
 from bot.web.keys import SERVICE_KEY
 from bot.web.metrics import count_created
 from bot.web.raw import serve_item
@@ -126,17 +124,17 @@ async def _read_multipart(
             if created is not None:
                 raise Invalid("Send one item per request.")
             created = await service.add_upload(
-                _part_chunks(part, idle),
+                part_chunks(part, idle),
                 filename=part.filename,
                 options=parse_options(fields, owner_id),
             )
         elif part.name == "text":
             limit = service.settings.limits.paste + 1
-            fields["text"] = await _read_field(part, limit, "paste", idle)
+            fields["text"] = await read_field(part, "text", limit, idle)
         elif part.name is not None:
             if part.name not in fields and len(fields) >= MAX_FIELDS:
                 raise Invalid(f"A form has at most {MAX_FIELDS} fields.")
-            fields[part.name] = await _read_field(part, FIELD_LIMIT, part.name, idle)
+            fields[part.name] = await read_field(part, part.name, FIELD_LIMIT, idle)
     return created
 
 
@@ -156,25 +154,6 @@ async def _create_from_fields(
             options=options,
         )
     raise Invalid("Nothing to store: send url, text or file.")
-
-
-async def _part_chunks(part: BodyPartReader, idle_timeout: float) -> AsyncIterator[bytes]:
-    while chunk := await read_chunk(part, idle_timeout):
-        yield chunk
-
-
-async def _read_field(part: BodyPartReader, limit: int, name: str, idle_timeout: float) -> str:
-    data = bytearray()
-    while chunk := await read_chunk(part, idle_timeout):
-        data += chunk
-        if len(data) > limit:
-            if name == "paste":
-                raise TooLarge(f"The paste is larger than {limit - 1:,} bytes.")
-            raise Invalid(f"The field {name!r} is too long.")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Invalid(f"The field {name!r} is not UTF-8 text.") from None
 
 
 async def show_item(request: web.Request) -> web.StreamResponse:
