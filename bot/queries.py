@@ -734,3 +734,8 @@ async def set_owner_reminders(
     conn: asyncpg.Connection | asyncpg.Pool, owner_id: int, enabled: bool
 ) -> None:
     await conn.execute("UPDATE owners SET reminders = $2 WHERE owner_id = $1", owner_id, enabled)
+
+
+async def ping(conn: asyncpg.Connection | asyncpg.Pool) -> None:
+    """A round trip to the database, for health checks."""
+    await conn.fetchval("SELECT 1")

@@ -120,6 +120,10 @@ class ContentService:
         )
         self._known_tokens: OrderedDict[bytes, None] = OrderedDict()  # hashes, newest last
 
+    async def ping(self) -> None:
+        """Raise unless the primary database answers (the health check)."""
+        await queries.ping(self.db.pool)
+
     def check_rate(self, bucket: str, client: str) -> None:
         """Count one `create`, `read` or `delete` for a client (an IP or an owner), or raise
         RateLimited."""

@@ -137,7 +137,7 @@ def create_app(runtime: Runtime) -> web.Application:
 async def healthz(request: web.Request) -> web.Response:
     service: ContentService = request.app[SERVICE_KEY]
     try:
-        await service.db.pool.fetchval("SELECT 1")
+        await service.ping()
     except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
         log.warning("health check failed: %s", exc)
         return web.json_response({"status": "unavailable"}, status=503)
