@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import shutil
@@ -70,21 +71,32 @@ async def template_database(postgres: PostgresServer) -> str:
     return TEMPLATE_DB
 
 
+@contextlib.asynccontextmanager
+async def cloned_database(
+    postgres: PostgresServer, template: str, prefix: str
+) -> AsyncIterator[str]:
+    """A new database cloned from the `template` database; yields its DSN, drops it on exit."""
+    name = f"{prefix}_{next(_db_numbers)}"
+    conn = await asyncpg.connect(postgres.dsn("postgres"))
+    try:
+        await conn.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    finally:
+        await conn.close()
+    try:
+        yield postgres.dsn(name)
+    finally:
+        conn = await asyncpg.connect(postgres.dsn("postgres"))
+        try:
+            await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        finally:
+            await conn.close()
+
+
 @pytest.fixture
 async def database_url(postgres: PostgresServer, template_database: str) -> AsyncIterator[str]:
     """A fresh, migrated database of the session's server, dropped after the test."""
-    name = f"refbin_test_{next(_db_numbers)}"
-    conn = await asyncpg.connect(postgres.dsn("postgres"))
-    try:
-        await conn.execute(f"CREATE DATABASE {name} TEMPLATE {template_database}")
-    finally:
-        await conn.close()
-    yield postgres.dsn(name)
-    conn = await asyncpg.connect(postgres.dsn("postgres"))
-    try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        await conn.close()
+    async with cloned_database(postgres, template_database, "refbin_test") as dsn:
+        yield dsn
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import itertools
 import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ import pytest
 from bot.config import DatabaseSettings, Settings, load_settings
 from bot.discord_app import RefbinBot, create_bot
 from bot.runtime import Runtime, open_runtime
-from tests.conftest import PostgresServer
+from tests.conftest import PostgresServer, cloned_database
 from tests.discord_standin import (
     Channel,
     DiscordStandin,
@@ -226,7 +225,6 @@ async def running_refbin(
 
 
 KEPT_TABLES = ("schema_migrations", "instance")
-_database_numbers = itertools.count()
 
 
 @pytest.fixture(scope="session")
@@ -236,18 +234,8 @@ async def discord_database(postgres: PostgresServer, template_database: str) -> 
 
     Each test module importing it gets its own (pytest keys fixtures by where they are found).
     """
-    name = f"refbin_discord_{next(_database_numbers)}"
-    conn = await asyncpg.connect(postgres.dsn("postgres"))
-    try:
-        await conn.execute(f"CREATE DATABASE {name} TEMPLATE {template_database}")
-    finally:
-        await conn.close()
-    yield postgres.dsn(name)
-    conn = await asyncpg.connect(postgres.dsn("postgres"))
-    try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        await conn.close()
+    async with cloned_database(postgres, template_database, "refbin_discord") as dsn:
+        yield dsn
 
 
 @pytest.fixture(name="discord_settings")
