@@ -179,18 +179,6 @@ class Bench:
             cwd=procs.ROOT,
         )
 
-    def start_core(self) -> procs.Server:
-        port = procs.free_port()
-        return procs.Server(
-            "refbin-core",
-            [procs.python(), "-m", "bench.core_server"],
-            port,
-            env=self.refbin_env(port),
-            log=OUT / "core.log",
-            ready_line="refbin core is serving on",
-            cwd=procs.ROOT,
-        )
-
     def refbin_side(self) -> procs.Side:
         assert self.refbin is not None
         return procs.Side([self.refbin.pid, self.postmaster])
@@ -316,7 +304,7 @@ http {{
 
     # ---- phases -----------------------------------------------------------------------
 
-    def phase_redirect(self, ref: procs.Server, nginx: procs.Server, core: procs.Server) -> None:
+    def phase_redirect(self, ref: procs.Server, nginx: procs.Server) -> None:
         plan, assert_ref = self.scale.plan, self.refbin
         assert assert_ref is not None
         for workload, ids in (
@@ -326,7 +314,6 @@ http {{
         ):
             for name, server, side in (
                 ("refbin", self.refbin, self.refbin_side()),
-                ("refbin-core", core, procs.Side([core.pid, self.postmaster])),
                 ("aiohttp", ref, procs.Side([ref.pid])),
                 ("nginx", nginx, procs.Side([nginx.pid])),
             ):
@@ -382,7 +369,7 @@ http {{
             results.append(result)
         return results
 
-    def phase_paste(self, ref: procs.Server, core: procs.Server, paste_id: str) -> None:
+    def phase_paste(self, ref: procs.Server, paste_id: str) -> None:
         page = tuple(f"{k}: {v}" for k, v in PAGE_HEADERS.items())
         for workload, path, headers in (
             ("paste page", f"/{paste_id}", page),
@@ -390,11 +377,8 @@ http {{
         ):
             targets = [
                 ("refbin", self.refbin, self.refbin_side()),
-                ("refbin-core", core, procs.Side([core.pid, self.postmaster])),
                 ("aiohttp", ref, procs.Side([ref.pid])),
             ]
-            if workload == "paste page":
-                del targets[1]  # the page needs the middlewares (its CSRF token, its errors)
             for name, server, side in targets:
                 self.record(
                     measure(
@@ -639,12 +623,11 @@ http {{
             paste_id = self.add({"language": "python", "text": f"<{paste_file}"})
             ref = self.start_reference(paste_id)
             nginx = self.start_nginx()
-            core = self.start_core()
             try:
                 if "redirect" in phases:
-                    self.phase_redirect(ref, nginx, core)
+                    self.phase_redirect(ref, nginx)
                 if "paste" in phases:
-                    self.phase_paste(ref, core, paste_id)
+                    self.phase_paste(ref, paste_id)
                 if "download" in phases:
                     self.phase_download(nginx)
                 if "upload" in phases:
@@ -656,7 +639,7 @@ http {{
                 if "profile" in phases:
                     self.phase_profile(self.label)
             finally:
-                for server in (ref, nginx, core, self.refbin):
+                for server in (ref, nginx, self.refbin):
                     server.stop()
             if "growth" in phases:
                 self.phase_growth(growth_large)

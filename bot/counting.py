@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -14,15 +15,28 @@ from bot import queries
 
 log = logging.getLogger(__name__)
 
+DAY = 86400  # seconds in a UTC day (POSIX time has no leap seconds)
+
 
 class VisitCounter:
     """Counts per item (views) and per item, day and referrer (visits), until flushed."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
         self._views: Counter[str] = Counter()
         self._visits: Counter[tuple[str, date, str]] = Counter()
         self._lock = asyncio.Lock()
         self._flush_listeners: list[Callable[[int], None]] = []
+        self._today = date.min
+        self._tomorrow_at = 0.0  # time.time() at which _today must be read again
+
+    def today(self) -> date:
+        """The UTC date; the clock is turned into a date once a day, not on every visit."""
+        now = self.clock()
+        if now >= self._tomorrow_at:
+            self._today = datetime.fromtimestamp(now, UTC).date()
+            self._tomorrow_at = (now // DAY + 1) * DAY
+        return self._today
 
     def on_flush(self, listener: Callable[[int], None]) -> Callable[[], None]:
         """Call `listener(visits)` after every flush that wrote; returns what unsubscribes it."""
@@ -33,7 +47,7 @@ class VisitCounter:
         """Count a visit; `view_counted` says the view itself was already counted in the row."""
         if not view_counted:
             self._views[content_id] += 1
-        self._visits[(content_id, datetime.now(UTC).date(), referrer[:255])] += 1
+        self._visits[(content_id, self.today(), referrer[:255])] += 1
 
     @property
     def pending(self) -> int:

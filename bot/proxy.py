@@ -19,7 +19,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aiohttp import web
-from aiohttp.typedefs import Handler, Middleware
 from multidict import MultiMapping
 
 FORWARDED_FOR = "X-Forwarded-For"
@@ -128,25 +127,6 @@ def forwarded_of(trusted: TrustedProxies, request: web.BaseRequest) -> Forwarded
     scheme = forwarded.scheme if forwarded.scheme in SCHEMES else None
     host = forwarded.host if forwarded.host and _HOST.match(forwarded.host) else None
     return Forwarded(client=forwarded.client, scheme=scheme, host=host)
-
-
-def forwarded_headers(networks: Iterable[str]) -> Middleware:
-    """The middleware that applies trusted forwarding headers; register it first."""
-    trusted = TrustedProxies(networks)
-
-    @web.middleware
-    async def apply_forwarded_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-        forwarded = forwarded_of(trusted, request) if trusted else None
-        if forwarded is None:
-            return await handler(request)
-        changes: dict[str, str] = {"remote": forwarded.client}
-        if forwarded.scheme is not None:
-            changes["scheme"] = forwarded.scheme
-        if forwarded.host is not None:
-            changes["host"] = forwarded.host
-        return await handler(request.clone(**changes))
-
-    return apply_forwarded_headers
 
 
 def client_ip(request: web.BaseRequest) -> str:

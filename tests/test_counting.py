@@ -9,11 +9,13 @@ import signal
 import socket
 import sys
 from collections import Counter
+from datetime import date
 
 import aiohttp
 import asyncpg
 from aiohttp.test_utils import TestClient
 
+from bot.counting import VisitCounter
 from bot.models import ItemOptions
 from bot.runtime import Runtime
 
@@ -174,3 +176,13 @@ async def test_counts_survive_a_clean_shutdown(database_url: str, tmp_path) -> N
     finally:
         await conn.close()
     assert (views, total) == (visits, visits)
+
+
+def test_visits_are_filed_under_the_utc_day_they_happened() -> None:
+    midnight = 1_767_225_600  # 2026-01-01T00:00:00Z
+    clock = iter([midnight - 1, midnight - 0.5, midnight, midnight + 86_399])
+    counter = VisitCounter(clock=lambda: next(clock))
+    for _ in range(4):
+        counter.add("abc", "", view_counted=False)
+    days = Counter({day: n for (_, day, _), n in counter._visits.items()})
+    assert days == {date(2025, 12, 31): 2, date(2026, 1, 1): 2}

@@ -8,6 +8,7 @@ import io
 import json
 import re
 import time
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import aiohttp
@@ -16,8 +17,9 @@ from aiohttp.test_utils import TestClient
 from markupsafe import escape
 from PIL import Image
 
+from bot.models import ItemOptions
 from bot.web.pages import LANGUAGE_CHOICES, PAGES_KEY
-from bot.web.render import MAX_LINES, RenderCache, Rendered
+from bot.web.render import MAX_LINES, Rendered, SizedCache
 from tests.helpers import id_of, png_bytes
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -560,13 +562,53 @@ async def test_second_view_does_not_highlight_again(client: TestClient) -> None:
     second, _ = await page_of(client, f"/{content_id}")
     assert first == second
     assert renderer.stats.highlights == 1
-    assert renderer.stats.hits == 1
+    assert renderer.stats.misses == 1
     await page_of(client, f"/{content_id}?lang=text")
     assert renderer.stats.highlights == 1  # plain text needs no Pygments
 
 
+async def test_a_finished_page_is_reused_only_while_its_item_is_unchanged(
+    client: TestClient, runtime
+) -> None:
+    pages = client.server.app[PAGES_KEY]
+    owner = await runtime.service.owner_for_discord_user(4242, "pages")
+    created = await runtime.service.add_paste(
+        PYTHON, language="python", options=ItemOptions(owner_id=owner, expires_in=timedelta(days=1))
+    )
+    content_id = created.item.content_id
+    first, _ = await page_of(client, f"/{content_id}")
+    second, _ = await page_of(client, f"/{content_id}")
+    assert first == second and pages.finished_hits == 1
+    # A changed item (its expiry extended) gets a new page at once, not the reused one.
+    await runtime.service.extend(content_id, owner_id=owner, by=timedelta(days=3))
+    third, _ = await page_of(client, f"/{content_id}")
+    assert pages.finished_hits == 1 and third != first
+    # Deleted: the page is gone with it, although its bytes are still in the cache.
+    await runtime.service.delete(content_id, owner_id=owner)
+    response = await client.get(f"/{content_id}", headers={"Accept": "text/html"})
+    assert response.status == 404
+    assert pages.finished_hits == 1
+
+
+async def test_pages_of_protected_or_view_limited_pastes_are_never_reused(
+    client: TestClient,
+) -> None:
+    pages = client.server.app[PAGES_KEY]
+    limited = await add(client, text="twice\n", max_views=2)
+    for _ in range(2):
+        await page_of(client, f"/{limited}")
+    assert (await client.get(f"/{limited}", headers={"Accept": "text/html"})).status == 410
+    secret = await add(client, text="secret\n", password="hunter2")
+    for _ in range(2):
+        response = await client.get(
+            f"/{secret}", headers={"Accept": "text/html", "X-Password": "hunter2"}
+        )
+        assert response.status == 200 and "no-store" in response.headers["Cache-Control"]
+    assert pages.finished_hits == 0 and len(pages.finished) == 0
+
+
 def test_render_cache_is_bounded_by_size() -> None:
-    cache = RenderCache(max_bytes=10_000)
+    cache = SizedCache(max_bytes=10_000)
 
     def entry(n: int) -> Rendered:
         return Rendered(rows="x" * 900, lines=1, truncated=False, highlighted=True, preview=str(n))

@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.proxy import Forwarded, TrustedProxies, client_ip, forwarded_of, parse_address
 from bot.runtime import open_runtime
 from bot.web import create_app
+from bot.web.app import add_routes
 
 PROXIES = TrustedProxies(["10.0.0.0/8", "127.0.0.1/32", "fd00::/8"])
 
@@ -167,7 +168,7 @@ async def app_client(
     )
     async with open_runtime(settings) as runtime:
         app = create_app(runtime)
-        app.router.add_get("/_test/echo", echo)
+        add_routes(app, [web.get("/_test/echo", echo)])
         async with TestClient(TestServer(app, host="127.0.0.1")) as client:
             yield client
 

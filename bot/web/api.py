@@ -18,10 +18,9 @@ from bot.models import Created, Item, ItemOptions, Stats
 from bot.service import ContentService
 from bot.web import openapi
 from bot.web.bodies import next_part, open_multipart, part_chunks, read_field, read_form
-from bot.web.items import FIELD_LIMIT, parse_options
+from bot.web.items import FIELD_LIMIT, ITEM_PATH, parse_options
 from bot.web.keys import SERVICE_KEY
 from bot.web.metrics import count_created
-from bot.web.types import Handler
 
 log = logging.getLogger(__name__)
 
@@ -30,40 +29,9 @@ JSON_CONTENT = frozenset({"url", "alias", "text", "language", "filename"})
 JSON_OPTIONS = frozenset({"expires", "max_views", "visibility", "password"})
 FORM_CONTENT = frozenset({"url", "alias", "text", "language", "filename", "input"})
 FORM_OPTIONS = frozenset({"expires", "max_views", "visibility", "password", "private", "unlisted"})
-ERROR_CODES = {
-    400: "invalid",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    408: "timeout",
-    413: "too_large",
-    415: "unsupported_media_type",
-    429: "rate_limited",
-    500: "internal",
-}
-
-
-def add_routes(app: web.Application) -> None:
-    router = app.router
-    router.add_get(f"{API}/openapi.json", openapi_json)
-    router.add_post(f"{API}/items", create_item)
-    router.add_get(f"{API}/items", list_items)
-    router.add_get(f"{API}/items/{{content_id}}", get_item)
-    router.add_delete(f"{API}/items/{{content_id}}", delete_item)
-    router.add_get(f"{API}/items/{{content_id}}/stats", item_stats)
-    router.add_delete("/{content_id}", delete_item)
 
 
 # ---- errors and authentication ---------------------------------------------------------------
-
-
-def json_error(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> web.Response:
-    return web.json_response(
-        {"error": {"code": code, "message": message}}, status=status, headers=headers
-    )
 
 
 def unauthorized(message: str) -> web.HTTPUnauthorized:
@@ -73,35 +41,6 @@ def unauthorized(message: str) -> web.HTTPUnauthorized:
         content_type="application/json",
         headers={"WWW-Authenticate": 'Bearer realm="refbin"'},
     )
-
-
-@web.middleware
-async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Under /api/, aiohttp's own refusals (unknown path, wrong method, body too large) and
-    unexpected failures answer JSON too; domain errors already do (app.error_middleware)."""
-    if not request.path.startswith("/api/"):
-        return await handler(request)
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400 or exc.content_type == "application/json":
-            raise
-        return _http_error_as_json(exc)
-    except Exception:
-        log.exception("unexpected error in %s %s", request.method, request.path)
-        return json_error(500, "internal", "Something went wrong on our side.")
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
-
-
-def _http_error_as_json(exc: web.HTTPException) -> web.Response:
-    message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
-    keep = {k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")}
-    response = json_error(exc.status, ERROR_CODES.get(exc.status, f"http_{exc.status}"), message)
-    response.headers.update(keep)
-    if exc.status == 413:
-        response.force_close()  # the rest of the body was not read
-    return response
 
 
 async def bearer_owner(request: web.Request) -> int | None:
@@ -416,3 +355,14 @@ def stats_json(stats: Stats) -> dict[str, object]:
         "per_day": [{"day": day.isoformat(), "count": count} for day, count in stats.per_day],
         "referrers": [{"referrer": host, "count": count} for host, count in stats.referrers],
     }
+
+
+ROUTES = [
+    web.get(f"{API}/openapi.json", openapi_json),
+    web.post(f"{API}/items", create_item),
+    web.get(f"{API}/items", list_items),
+    web.get(f"{API}/items/{{content_id}}", get_item),
+    web.delete(f"{API}/items/{{content_id}}", delete_item),
+    web.get(f"{API}/items/{{content_id}}/stats", item_stats),
+    web.delete(ITEM_PATH, delete_item),  # curl -X DELETE with the delete token
+]

@@ -11,18 +11,9 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from bot.errors import Forbidden
 from bot.web.keys import SERVICE_KEY
-from bot.web.types import Handler
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-
-
-@web.middleware
-async def refuse_cross_site(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.method not in SAFE_METHODS and is_cross_site(request):
-        raise Forbidden("Cross-site requests are refused; post from this site's own pages.")
-    return await handler(request)
 
 
 def is_cross_site(request: web.Request) -> bool:

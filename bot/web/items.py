@@ -19,9 +19,9 @@ FIELD_LIMIT = 4096  # option fields are short
 MAX_FIELDS = 32  # distinct form fields in one request: each is kept in memory until the end
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_post("/", create_item)
-    app.router.add_get("/{content_id}", show_item)
+# An item's own address: any one segment except `/{id}+` (the link's info page), so the router
+# can try it first without a wrong match; it is refbin's hottest route.
+ITEM_PATH = r"/{content_id:[^/]*[^/+]}"
 
 
 def service_of(request: web.Request) -> ContentService:
@@ -174,3 +174,6 @@ async def show_item(request: web.Request) -> web.StreamResponse:
     # The same URL answers browsers with a page: a shared cache must keep the two apart.
     response.headers["Vary"] = "Accept, User-Agent"
     return response
+
+
+ROUTES = [web.get(ITEM_PATH, show_item), web.post("/", create_item)]

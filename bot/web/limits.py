@@ -6,10 +6,8 @@ from aiohttp import web
 
 from bot.proxy import client_ip
 from bot.web.keys import SERVICE_KEY
-from bot.web.types import Handler
 
 BUCKETS = {"POST": "create", "PUT": "create", "PATCH": "create", "DELETE": "delete"}
-UNLIMITED_PATHS = frozenset({"/healthz", "/metrics"})
 
 
 def client_key(request: web.Request) -> str:
@@ -22,11 +20,3 @@ def client_key(request: web.Request) -> str:
     if scheme.lower() == "bearer" and token and request.app[SERVICE_KEY].is_known_token(token):
         return "token:" + token[:64]
     return "ip:" + client_ip(request)
-
-
-@web.middleware
-async def rate_limits(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path not in UNLIMITED_PATHS and not request.path.startswith("/static/"):
-        bucket = BUCKETS.get(request.method, "read")
-        request.app[SERVICE_KEY].check_rate(bucket, client_key(request))
-    return await handler(request)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import mimetypes
-from dataclasses import dataclass, replace
+import time
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -34,7 +35,7 @@ from bot.web.bodies import read_form
 from bot.web.keys import SERVICE_KEY
 from bot.web.oembed import PROVIDER_NAME, kind_label, oembed, oembed_link, thumb_size
 from bot.web.raw import etag_matches, serve_thumb
-from bot.web.render import PasteRenderer, Rendered, stylesheet
+from bot.web.render import PasteRenderer, Rendered, SizedCache, stylesheet
 from bot.web.visitors import BOT_AGENTS, visit_of
 
 HERE = Path(__file__).parent
@@ -73,6 +74,11 @@ ERROR_TITLES = {
 }
 
 
+PAGE_SHARED = "private, no-cache"  # the Cache-Control of a page any visitor may be shown
+PAGE_TTL = 10.0  # seconds a finished paste page is reused
+PAGE_CACHE_BYTES = 32 * 1024 * 1024
+
+
 @dataclass
 class Pages:
     """What the page handlers share: templates, the paste renderer, static files."""
@@ -82,6 +88,22 @@ class Pages:
     static: dict[str, tuple[bytes, str]]  # name -> (bytes, content type)
     version: str  # changes with any static file: ?v= on their URLs makes them cacheable
     csp: str
+    # Finished paste pages, (id, language) -> bytes, reused for PAGE_TTL seconds.
+    finished: SizedCache[tuple[str, str], FinishedPage] = field(
+        default_factory=lambda: SizedCache(PAGE_CACHE_BYTES)
+    )
+    finished_hits: int = 0
+
+
+@dataclass(frozen=True)
+class FinishedPage:
+    item: Item  # as it was when the page was made: a changed item makes a new page
+    body: bytes
+    fresh_until: float  # time.monotonic(); the page shows times relative to now ("in 3 days")
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + 256
 
 
 PAGES_KEY = web.AppKey("pages", Pages)
@@ -108,8 +130,8 @@ class Meta:
 # ---- setting up -------------------------------------------------------------------------------
 
 
-def add_routes(app: web.Application) -> None:
-    """The page routes; register before items' `/{content_id}` so `/{id}+` is reached."""
+def setup(app: web.Application) -> None:
+    """Give the app its templates, static files and paste renderer (the routes: ROUTES)."""
     settings = app[SERVICE_KEY].settings
     static = _load_static()
     version = hashlib.sha256(b"".join(body for body, _ in static.values())).hexdigest()[:12]
@@ -121,14 +143,6 @@ def add_routes(app: web.Application) -> None:
         csp=page_csp(settings.server.content_url),
     )
     app.on_cleanup.append(_close_renderer)
-    router = app.router
-    router.add_get("/", home)
-    router.add_get("/oembed", oembed)
-    router.add_get("/static/{name}", static_file)
-    router.add_get(r"/{content_id:[A-Za-z0-9_-]+}+", link_info)
-    router.add_post("/{content_id}/unlock", unlock)
-    router.add_get("/{content_id}/thumb", thumbnail)
-    router.add_get("/{content_id}/qr", qr_code)
 
 
 async def _close_renderer(app: web.Application) -> None:
@@ -202,12 +216,22 @@ def render_page(
     pages = request.app[PAGES_KEY]
     context.setdefault("meta", None)
     html = pages.env.get_template(template).render(**context)
-    response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
-    response.headers["Content-Security-Policy"] = pages.csp
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Cache-Control"] = cache
-    response.headers["Vary"] = "Accept, User-Agent"
-    return response
+    return page_response(pages, html.encode(), status=status, cache=cache)
+
+
+def page_response(pages: Pages, body: bytes, *, status: int = 200, cache: str) -> web.Response:
+    """A finished page (UTF-8 HTML) with the page security headers."""
+    return web.Response(
+        body=body,
+        status=status,
+        headers={
+            "Content-Type": "text/html; charset=utf-8",
+            "Content-Security-Policy": pages.csp,
+            "X-Frame-Options": "DENY",
+            "Cache-Control": cache,
+            "Vary": "Accept, User-Agent",
+        },
+    )
 
 
 def human_size(size: int | None) -> str:
@@ -378,16 +402,26 @@ def requested_language(request: web.Request) -> str | None:
 async def _paste_page(request: web.Request, item: Item, language: str | None) -> web.Response:
     assert item.sha256 is not None
     service = service_of(request)
+    pages = request.app[PAGES_KEY]
     language = language or item.language or PLAIN
-    rendered: Rendered = await request.app[PAGES_KEY].renderer.render(
+    cache = _page_cache(item)
+    key = (item.content_id, language)
+    if cache == PAGE_SHARED:
+        # The same bytes for every visitor for a few seconds: the page shows nothing about
+        # who asks, and the item was resolved (and counted) for this request already.
+        done = pages.finished.get(key)
+        if done is not None and done.item == item and done.fresh_until > time.monotonic():
+            pages.finished_hits += 1
+            return page_response(pages, done.body, cache=cache)
+    rendered: Rendered = await pages.renderer.render(
         item.sha256, language, lambda: service.read_text(item)
     )
     title = item.filename or f"Paste {item.content_id}"
     description = rendered.preview if not _limited(item) else _generic_description(item)
-    return render_page(
+    response = render_page(
         request,
         "paste.html",
-        cache=_page_cache(item),
+        cache=cache,
         rendered=rendered,
         language=language,
         language_label=language_name(language),
@@ -395,6 +429,10 @@ async def _paste_page(request: web.Request, item: Item, language: str | None) ->
         meta=_meta(request, item, title, description or "An empty paste", type="article"),
         **_facts(item),
     )
+    if cache == PAGE_SHARED:
+        assert isinstance(response.body, bytes)
+        pages.finished.put(key, FinishedPage(item, response.body, time.monotonic() + PAGE_TTL))
+    return response
 
 
 async def _image_page(request: web.Request, item: Item) -> web.Response:
@@ -468,7 +506,7 @@ def _type_name(item: Item) -> str:
 
 
 def _page_cache(item: Item) -> str:
-    return "no-store" if item.has_password or _limited(item) else "private, no-cache"
+    return "no-store" if item.has_password or _limited(item) else PAGE_SHARED
 
 
 def _meta(
@@ -612,8 +650,27 @@ def error_page(request: web.Request, error: RefbinError | None, status: int) -> 
 
 def redirect_to(target: str) -> web.Response:
     """A short link's 302: returned, not raised, and with no body (the hot path of refbin)."""
+    return web.Response(status=302, headers=_redirect_headers(target))
+
+
+@lru_cache(maxsize=4096)
+def _redirect_headers(target: str) -> dict[str, str]:
     # yarl percent-encodes what a header may not carry (`<`, non-ASCII), as HTTPFound did.
-    location = str(URL(target))
-    return web.Response(
-        status=302, headers={"Location": location, "Cache-Control": "private, max-age=0"}
-    )
+    # The dict is copied into each response's headers, never changed itself.
+    return {
+        "Location": str(URL(target)),
+        "Cache-Control": "private, max-age=0",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+    }
+
+
+ROUTES = [
+    web.get("/", home),
+    web.get("/oembed", oembed),
+    web.get("/static/{name}", static_file),
+    web.get(r"/{content_id:[^/]+}+", link_info),
+    web.post("/{content_id}/unlock", unlock),
+    web.get("/{content_id}/thumb", thumbnail),
+    web.get("/{content_id}/qr", qr_code),
+]

@@ -46,10 +46,6 @@ _RANGE_SPEC = re.compile(r"([0-9]*)-([0-9]*)")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/{content_id}/raw", raw_item)
-
-
 # ---- handlers --------------------------------------------------------------------------------
 
 
@@ -399,3 +395,6 @@ class StreamSlice(_LazyBody):
             async for chunk in self._chunks:
                 await self.write(chunk)
         return writer
+
+
+ROUTES = [web.get("/{content_id}/raw", raw_item)]

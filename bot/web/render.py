@@ -18,10 +18,11 @@ import multiprocessing
 import resource
 import signal
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache, partial
+from typing import Generic, Protocol, TypeVar
 
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
@@ -65,24 +66,33 @@ class RenderStats:
     fallbacks: int = 0  # times it gave up (time limit, error) and plain text was shown
 
 
-class RenderCache:
-    """(sha256, language) -> Rendered; least recently used entries leave past `max_bytes`."""
+class Sized(Protocol):
+    @property
+    def size(self) -> int: ...
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V", bound=Sized)
+
+
+class SizedCache(Generic[K, V]):
+    """key -> value; least recently used entries leave once their sizes pass `max_bytes`."""
 
     def __init__(self, max_bytes: int = CACHE_BYTES) -> None:
         self.max_bytes = max_bytes
         self.bytes = 0
-        self._entries: OrderedDict[tuple[str, str], Rendered] = OrderedDict()
+        self._entries: OrderedDict[K, V] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: tuple[str, str]) -> Rendered | None:
+    def get(self, key: K) -> V | None:
         found = self._entries.get(key)
         if found is not None:
             self._entries.move_to_end(key)
         return found
 
-    def put(self, key: tuple[str, str], value: Rendered) -> None:
+    def put(self, key: K, value: V) -> None:
         if value.size > self.max_bytes:
             return  # never evict everything for one entry that cannot fit anyway
         old = self._entries.pop(key, None)
@@ -107,7 +117,7 @@ class PasteRenderer:
     ) -> None:
         self.time_limit = time_limit
         self.workers = workers
-        self.cache = RenderCache(cache_bytes)
+        self.cache: SizedCache[tuple[str, str], Rendered] = SizedCache(cache_bytes)
         self.stats = RenderStats()
         self._pool: ProcessPoolExecutor | None = None
         self._pending: dict[tuple[str, str], asyncio.Task[Rendered]] = {}

@@ -14,10 +14,6 @@ from storage.base import content_disposition
 SHAREX_VERSION = "15.0.0"  # the custom uploader format this follows ({json:…} syntax)
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/sharex.sxcu", sharex_config)
-
-
 async def sharex_config(request: web.Request) -> web.Response:
     """The uploader, for the token in `Authorization: Bearer …` or `?token=…`."""
     service = request.app[SERVICE_KEY]
@@ -63,3 +59,6 @@ def _token_of(request: web.Request) -> str:
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
     return request.query.get("token", "").strip()
+
+
+ROUTES = [web.get("/sharex.sxcu", sharex_config)]

@@ -32,6 +32,8 @@ def referrer_host(header: str) -> str:
     It is stored and summed in the database: a value PostgreSQL refuses (a byte that is not
     UTF-8 arrives as a lone surrogate) would fail every later flush of the visit counts.
     """
+    if not header:
+        return ""
     try:
         host = urlsplit(header).hostname or ""
     except ValueError:  # "http://[": an unterminated IPv6 literal

@@ -1,0 +1,227 @@
+"""What every request passes through, folded into one wrapper around each route's handler.
+
+In order: trusted forwarding headers (the client's address, scheme and host), the refusal of
+cross-site posts, the rate limits, the handler, the mapping of domain errors to a status with a
+JSON body (or a page, for browsers), JSON for every answer under /api/ (aiohttp's own 404, 405
+and 413 included), `nosniff` and a referrer policy on every answer, and finally the request's
+count and time in the metrics, with the status all of that settled on.
+
+This is not an aiohttp middleware on purpose: aiohttp runs a middleware as one more coroutine
+per layer, plus one of its own for any app with middlewares, and seven layers cost as much CPU
+as everything else a redirect does (bench/analysis.md). One function per route does the same
+work with none of that, and knows its route's metrics label without looking it up. Requests no
+route takes reach `unmatched` (a catch-all route registered last), so 404 and 405 pass through
+here too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+from aiohttp import web
+from multidict import CIMultiDict
+
+from bot.db import BACKEND_DOWN
+from bot.errors import (
+    Blocked,
+    Conflict,
+    Forbidden,
+    Gone,
+    Invalid,
+    NotFound,
+    PasswordRequired,
+    RateLimited,
+    RefbinError,
+    StorageFull,
+    TimedOut,
+    TooLarge,
+    Unavailable,
+    Unprocessable,
+)
+from bot.proxy import TrustedProxies, forwarded_of
+from bot.service import ContentService
+from bot.web import pages
+from bot.web.csrf import SAFE_METHODS, is_cross_site
+from bot.web.limits import BUCKETS, client_key
+from bot.web.metrics import UNMATCHED, Metrics
+from bot.web.types import Handler
+
+log = logging.getLogger(__name__)
+
+# Most specific first: the first matching class decides the status.
+STATUS_FOR_ERROR: tuple[tuple[type[RefbinError], int], ...] = (
+    (Unprocessable, 422),
+    (Invalid, 400),
+    (NotFound, 404),
+    (Gone, 410),
+    (PasswordRequired, 401),
+    (Forbidden, 403),
+    (Conflict, 409),
+    (TooLarge, 413),
+    (RateLimited, 429),
+    (TimedOut, 408),
+    (Blocked, 451),
+    (StorageFull, 507),
+    (Unavailable, 503),
+)
+# Codes of the JSON errors made from aiohttp's own refusals under /api/.
+ERROR_CODES = {
+    400: "invalid",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "timeout",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    500: "internal",
+}
+# Routes the rate limits leave alone: probes, scrapes and the site's own assets.
+UNLIMITED_ROUTES = frozenset({"/healthz", "/metrics", "/static/{name}"})
+CROSS_SITE = "Cross-site requests are refused; post from this site's own pages."
+API_PREFIX = "/api/"
+
+
+def status_for(error: RefbinError) -> int:
+    for cls, status in STATUS_FOR_ERROR:
+        if isinstance(error, cls):
+            return status
+    return 400
+
+
+def error_response(error: RefbinError) -> web.Response:
+    """A domain error as a JSON body with its status: {"error": {"code", "message"}}."""
+    response = json_error(status_for(error), error.code, error.message)
+    if isinstance(error, RateLimited):
+        response.headers["Retry-After"] = str(max(1, round(error.retry_after)))
+    if isinstance(error, TooLarge | TimedOut):
+        # The rest of the body is not read: close the connection rather than drain it.
+        response.force_close()
+    return response
+
+
+def json_error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response(
+        {"error": {"code": code, "message": message}}, status=status, dumps=json.dumps
+    )
+
+
+def http_error_as_json(exc: web.HTTPException) -> web.Response:
+    """One of aiohttp's refusals (404, 405, 413, …) as refbin's JSON error."""
+    message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
+    response = json_error(exc.status, ERROR_CODES.get(exc.status, f"http_{exc.status}"), message)
+    for name in ("Allow", "Retry-After"):
+        if name in exc.headers:
+            response.headers[name] = exc.headers[name]
+    if exc.status == 413:
+        response.force_close()  # the rest of the body was not read
+    return response
+
+
+class Guard:
+    """Wraps each route's handler (see the module's docstring)."""
+
+    def __init__(self, service: ContentService, metrics: Metrics, trusted: TrustedProxies) -> None:
+        self.service = service
+        self.metrics = metrics
+        self.trusted = trusted
+
+    def wrap(self, handler: Handler, label: str) -> Handler:
+        """`handler` behind the guard; `label` is its route's pattern, as metrics name it."""
+        service, trusted, observe = self.service, self.trusted, self.metrics.observe
+        limiter = service.rate_limiter
+        limited = label not in UNLIMITED_ROUTES
+        # The catch-all decides per request; every other route is under /api/ or is not.
+        api_route: bool | None = None if label == UNMATCHED else label.startswith(API_PREFIX)
+
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            if trusted:
+                request = _forwarded(trusted, request)
+            started = time.perf_counter()
+            method = request.method
+            in_api = request.path.startswith(API_PREFIX) if api_route is None else api_route
+            status = 500
+            try:
+                try:
+                    if method not in SAFE_METHODS and is_cross_site(request):
+                        raise Forbidden(CROSS_SITE)
+                    if limited:
+                        bucket = BUCKETS.get(method, "read")
+                        if limiter.per_minute.get(bucket, 0) > 0:
+                            limiter.check(bucket, client_key(request))
+                    response = await handler(request)
+                except RefbinError as error:
+                    if not in_api and pages.wants_html(request):
+                        response = pages.error_page(request, error, status_for(error))
+                    else:
+                        response = error_response(error)
+                except BACKEND_DOWN as exc:
+                    # Fail fast and say so; the pool reconnects by itself once PostgreSQL is back.
+                    log.warning("backend unavailable: %r", exc)
+                    response = error_response(
+                        Unavailable("The database or storage is unavailable; try again shortly.")
+                    )
+                except web.HTTPException as exc:
+                    if in_api and exc.status >= 400 and exc.content_type != "application/json":
+                        response = http_error_as_json(exc)
+                    elif exc.status == 404 and not in_api and pages.wants_html(request):
+                        response = pages.error_page(request, None, 404)
+                    else:
+                        raise
+                except Exception:
+                    if not in_api:
+                        raise
+                    log.exception("unexpected error in %s %s", method, request.path)
+                    response = json_error(500, "internal", "Something went wrong on our side.")
+                if in_api:
+                    response.headers.setdefault("Cache-Control", "no-store")
+                _secure(response.headers)
+                status = response.status
+                return response
+            except web.HTTPException as exc:
+                status = exc.status
+                _secure(exc.headers)
+                raise
+            except asyncio.CancelledError:
+                status = 499  # the client went away first
+                raise
+            finally:
+                observe(method, label, status, time.perf_counter() - started)
+
+        return guarded
+
+
+def _secure(headers: CIMultiDict[str]) -> None:
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+
+
+def _forwarded(trusted: TrustedProxies, request: web.Request) -> web.Request:
+    """The request as the client sent it to the trusted proxy in front of us."""
+    forwarded = forwarded_of(trusted, request)
+    if forwarded is None:
+        return request
+    changes: dict[str, str] = {"remote": forwarded.client}
+    if forwarded.scheme is not None:
+        changes["scheme"] = forwarded.scheme
+    if forwarded.host is not None:
+        changes["host"] = forwarded.host
+    return request.clone(**changes)
+
+
+async def unmatched(request: web.Request) -> web.StreamResponse:
+    """The catch-all route's handler: 405 (with Allow) when another route has the path for
+    other methods, else 404; the guard turns either into JSON or a page like any refusal."""
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        if resource is request.match_info.route.resource:
+            continue
+        _, methods = await resource.resolve(request)
+        allowed |= methods
+    if allowed:
+        raise web.HTTPMethodNotAllowed(request.method, allowed)
+    raise web.HTTPNotFound()
