@@ -3,8 +3,8 @@
 Anyone can send these headers, so they count only when the direct peer (the TCP connection's
 other end) is in `server.trusted_proxies`. Then the request is cloned with the client's address,
 scheme and host, so `request.remote`, `request.scheme`, `request.host` and `request.url` tell
-the truth to everything after this middleware; `client_ip(request)` is the address to count a
-client by (rate limits, logs).
+the truth to every handler (bot/web/guard.py does the cloning); `client_ip(request)` is the
+address to count a client by (rate limits, logs).
 
 X-Forwarded-For is read from the right: each trusted hop vouches for the address to its left,
 and the first address that is not a trusted proxy is the client. The `Forwarded` header
@@ -132,6 +132,6 @@ def forwarded_of(trusted: TrustedProxies, request: web.BaseRequest) -> Forwarded
 def client_ip(request: web.BaseRequest) -> str:
     """The client's address: the forwarded one behind a trusted proxy, else the peer's.
 
-    After the middleware, `request.remote` already is that address; this names the intent.
+    Behind the guard, `request.remote` already is that address; this names the intent.
     """
     return request.remote or ""

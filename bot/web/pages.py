@@ -627,7 +627,7 @@ async def static_file(request: web.Request) -> web.Response:
 
 
 def error_page(request: web.Request, error: RefbinError | None, status: int) -> web.Response:
-    """A human page for a domain error (the error middleware calls it for browsers)."""
+    """A human page for a domain error (the guard calls it for browsers)."""
     content_id = request.match_info.get("content_id") if status == 401 else None
     message = error.message if error is not None else "There is nothing at this address."
     response = render_page(
