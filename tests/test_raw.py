@@ -441,10 +441,11 @@ async def test_s3_downloads_redirect_to_a_presigned_url(s3_runtime: Runtime) -> 
         assert "report.bin" in fetched.headers["Content-Disposition"]
 
 
-async def test_without_loop_sendfile_the_bytes_are_copied(
+async def test_without_loop_sendfile_the_socket_still_gets_sendfile(
     client: TestClient, blob, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """uvloop has no loop.sendfile: the file is then read and written in chunks."""
+    """uvloop has no loop.sendfile: the file then goes out with sendfile(2) on the socket
+    (bot/zerocopy.py; tests/test_raw_fastpaths.py runs it under uvloop itself)."""
     content_id, data = blob
 
     calls = []

@@ -132,14 +132,15 @@ class Guard:
 
     def wrap(self, handler: Handler, label: str) -> Handler:
         """`handler` behind the guard; `label` is its route's pattern, as metrics name it."""
-        service, trusted, observe = self.service, self.trusted, self.metrics.observe
+        service, observe = self.service, self.metrics.requests.observe
+        trusted = self.trusted if self.trusted else None
         limiter = service.rate_limiter
         limited = label not in UNLIMITED_ROUTES
         # The catch-all decides per request; every other route is under /api/ or is not.
         api_route: bool | None = None if label == UNMATCHED else label.startswith(API_PREFIX)
 
         async def guarded(request: web.Request) -> web.StreamResponse:
-            if trusted:
+            if trusted is not None:
                 request = _forwarded(trusted, request)
             started = time.perf_counter()
             method = request.method

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.errors import Forbidden, Invalid, TooLarge
-from bot.models import Created, ItemOptions
+from bot.models import Created, ItemOptions, Visit
 from bot.service import ContentService
 from bot.units import parse_duration
 from bot.web import pages
@@ -13,7 +13,7 @@ from bot.web.bodies import next_part, open_multipart, part_chunks, read_field, r
 from bot.web.keys import SERVICE_KEY
 from bot.web.metrics import count_created
 from bot.web.raw import serve_item
-from bot.web.visitors import visit_of
+from bot.web.visitors import referrer_host
 
 FIELD_LIMIT = 4096  # option fields are short
 MAX_FIELDS = 32  # distinct form fields in one request: each is kept in memory until the end
@@ -159,13 +159,14 @@ async def _create_from_fields(
 async def show_item(request: web.Request) -> web.StreamResponse:
     """A link redirects; a paste, an image or a file is served: as a page to browsers and
     link-preview bots, as its bytes to everyone else (`curl …/ID` prints a paste)."""
-    if pages.wants_page(request):
+    if pages.wants_page(request):  # preview bots too: past this line, every caller is a visitor
         return await pages.show_item_page(request)
     service = service_of(request)
+    headers = request.headers
     item = await service.resolve(
         request.match_info["content_id"],
-        visit=visit_of(request),
-        password=request.headers.get("X-Password"),
+        visit=Visit(referrer=referrer_host(headers.get("Referer", ""))),
+        password=headers.get("X-Password"),
     )
     if item.kind == "url":
         assert item.target is not None

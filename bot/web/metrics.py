@@ -95,10 +95,6 @@ class Metrics:
             self.blob_bytes.set(size)
             self._storage_read_at = time.monotonic()
 
-    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        """Count one request and its time; `route` is its route's pattern."""
-        self.requests.observe(method, route, status, seconds)
-
 
 class RequestStats(Collector):
     """Requests by method, route and status, and their time by method and route.
@@ -114,6 +110,7 @@ class RequestStats(Collector):
         self.times: dict[tuple[str, str], list[float]] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one request and its time; `route` is its route's pattern."""
         if method not in METHODS:
             method = "OTHER"  # a client may send any method: keep the label set bounded
         key = (method, route, status)

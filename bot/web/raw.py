@@ -3,8 +3,10 @@
 Every answer carries a strong ETag (the sha256 of the bytes), honours If-None-Match (304), one
 byte range (206; several ranges get the whole body, as RFC 9110 allows), HEAD, and the headers
 that keep uploaded bytes from ever running as this site: `nosniff`, a sandboxing CSP, and
-`attachment` for anything a browser would render as a document. Local blobs go out with
-sendfile; blobs in a remote store are streamed, or redirected to when it offers a URL.
+`attachment` for anything a browser would render as a document. Small blobs (a paste, a
+thumbnail) are answered from memory (`SMALL_BLOBS`); larger local blobs go out with sendfile(2),
+on uvloop too (bot/zerocopy.py); blobs in a remote store are streamed, or redirected to when it
+offers a URL.
 
 A 304 is still a visit: the item is resolved (and counted) before the conditional is checked.
 """
@@ -12,9 +14,11 @@ A 304 is still a visit: the item is resolved (and counted) before the conditiona
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import re
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +28,7 @@ from urllib.parse import urlsplit
 from aiohttp import hdrs, web
 from aiohttp.abc import AbstractStreamWriter
 
+from bot import zerocopy
 from bot.errors import NotFound, Unavailable
 from bot.images import THUMB_TYPE
 from bot.models import Item, Visit
@@ -44,6 +49,55 @@ READ_CHUNK = 256 * 1024
 UNSIZED_LIMIT = 16 * 1024 * 1024
 _RANGE_SPEC = re.compile(r"([0-9]*)-([0-9]*)")
 _TRUE = frozenset({"1", "true", "yes", "on"})
+# Blobs up to this size are answered from memory (SMALL_BLOBS), not from the store.
+SMALL_BLOB_LIMIT = 64 * 1024
+SMALL_BLOBS_BUDGET = 32 * 1024 * 1024
+
+
+class SmallBlobs:
+    """The bytes of small blobs by sha256, least recently used first out past `budget` bytes.
+
+    Blobs are content-addressed and never change, and only bytes that hash to their key are
+    kept, so an entry is always right; whether a request may have them is decided before, by
+    resolving its item (a deleted or blocked item never gets this far). One per process.
+    """
+
+    def __init__(self, budget: int, limit: int) -> None:
+        self.budget = budget
+        self.limit = limit
+        self.size = 0
+        self._entries: OrderedDict[str, bytes] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, sha256: str) -> bytes | None:
+        data = self._entries.get(sha256)
+        if data is not None:
+            self._entries.move_to_end(sha256)
+        return data
+
+    def put(self, sha256: str, data: bytes) -> None:
+        """Keep `data`, already known to hash to `sha256`."""
+        if len(data) > self.limit or sha256 in self._entries:
+            return
+        self._entries[sha256] = data
+        self.size += len(data)
+        while self.size > self.budget:
+            _, dropped = self._entries.popitem(last=False)
+            self.size -= len(dropped)
+
+    def offer(self, sha256: str, data: bytes) -> None:
+        """Keep `data` if it is small and hashes to `sha256`."""
+        if len(data) <= self.limit and hashlib.sha256(data).hexdigest() == sha256:
+            self.put(sha256, data)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.size = 0
+
+
+SMALL_BLOBS = SmallBlobs(SMALL_BLOBS_BUDGET, SMALL_BLOB_LIMIT)
 
 
 # ---- handlers --------------------------------------------------------------------------------
@@ -170,7 +224,12 @@ async def send_blob(
     headers[hdrs.CONTENT_TYPE] = blob.media_type
     headers[hdrs.CONTENT_DISPOSITION] = content_disposition(blob.filename, blob.disposition)
 
-    path = service.store.local_path(blob.sha256)
+    # A small blob already in memory needs no store at all, unless a remote store would rather
+    # hand a download to its own URL.
+    whole = SMALL_BLOBS.get(blob.sha256)
+    path = None
+    if whole is None or blob.disposition == "attachment":
+        path = service.store.local_path(blob.sha256)
     if path is None and blob.disposition == "attachment":
         url = await service.store.download_url(
             blob.sha256, filename=blob.filename or blob.sha256, media_type=blob.media_type
@@ -178,14 +237,22 @@ async def send_blob(
         if url is not None:
             raise web.HTTPFound(url, headers={hdrs.CACHE_CONTROL: CACHE_PRIVATE})
 
-    whole: bytes | None = None
-    if path is not None:
-        size = await _file_size(path, blob.sha256)
-    elif blob.size is not None:
-        size = blob.size
-    else:
+    if whole is not None:
+        path = None
+        size = len(whole)
+    elif path is not None:
+        if blob.size is not None and blob.size > SMALL_BLOB_LIMIT:
+            size = await _file_size(path, blob.sha256)
+        else:
+            whole, size = await _read_small_file(path, blob.sha256)
+            if whole is not None:
+                path = None
+    elif blob.size is None or (blob.size <= SMALL_BLOB_LIMIT and request.method != hdrs.METH_HEAD):
         whole = await _read_whole(service, blob.sha256)
         size = len(whole)
+        SMALL_BLOBS.offer(blob.sha256, whole)
+    else:
+        size = blob.size
 
     try:
         wanted = requested_range(request, etag, size)
@@ -210,6 +277,34 @@ async def send_blob(
     except FileNotFoundError:
         raise _missing(blob.sha256) from None
     return StreamSlice(_prepend(first, chunks), end - start, status=status, headers=headers)
+
+
+async def _read_small_file(path: Path, sha256: str) -> tuple[bytes | None, int]:
+    """A local blob's bytes if it is small (and then kept in SMALL_BLOBS), with its size; for
+    a larger blob only its size. One trip to the thread pool either way."""
+    try:
+        data, size, intact = await asyncio.get_running_loop().run_in_executor(
+            None, _read_if_small, path, sha256
+        )
+    except FileNotFoundError:
+        raise _missing(sha256) from None
+    if data is not None:
+        if intact:
+            SMALL_BLOBS.put(sha256, data)
+        else:
+            log.error("blob %s does not hash to its name; served, not kept in memory", sha256)
+    return data, size
+
+
+def _read_if_small(path: Path, sha256: str) -> tuple[bytes | None, int, bool]:
+    with path.open("rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > SMALL_BLOB_LIMIT:
+            return None, size, False
+        data = handle.read(SMALL_BLOB_LIMIT + 1)
+    if len(data) > SMALL_BLOB_LIMIT:  # it grew since the fstat: not a committed blob
+        return None, size, False
+    return data, len(data), hashlib.sha256(data).hexdigest() == sha256
 
 
 async def _file_size(path: Path, sha256: str) -> int:
@@ -353,24 +448,47 @@ class FileSlice(_LazyBody):
             transport = request.transport
             if transport is None:
                 raise ConnectionResetError("Connection lost")
-            try:
-                await loop.sendfile(transport, handle, self._offset, self._count)
-            except NotImplementedError:
+            if not await self._sendfile(loop, transport, writer, handle):
                 await self._copy(handle)
             await self.write_eof()
             return writer
         finally:
             handle.close()
 
+    async def _sendfile(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        transport: asyncio.Transport,
+        writer: AbstractStreamWriter,
+        handle: IO[bytes],
+    ) -> bool:
+        """Zero-copy: the loop's own sendfile (asyncio's), else sendfile(2) on the connection's
+        socket (uvloop, which has no loop.sendfile). False, with nothing sent, when neither can
+        serve this connection (TLS, compression)."""
+        if self.compression:
+            return False
+        try:
+            sent = await loop.sendfile(transport, handle, self._offset, self._count)
+            if sent < self._count:  # asyncio stops quietly where the file ends
+                raise zerocopy.ShortFile(f"{self._path} ended {self._count - sent} bytes early")
+        except NotImplementedError:
+            try:
+                await zerocopy.send_file(transport, handle, self._offset, self._count, writer.drain)
+            except zerocopy.Unsupported:
+                return False
+        writer.output_size += self._count  # for the access log: the body did not pass through
+        return True
+
     async def _copy(self, handle: IO[bytes]) -> None:
-        """Read and write in chunks, for loops without sendfile."""
+        """Read and write in chunks, for connections sendfile cannot serve."""
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, handle.seek, self._offset)
         remaining = self._count
         while remaining > 0:
             chunk = await loop.run_in_executor(None, handle.read, min(READ_CHUNK, remaining))
             if not chunk:
-                break
+                # The promised length cannot be met: aiohttp closes the connection on an error.
+                raise zerocopy.ShortFile(f"{self._path} ended {remaining} bytes early")
             remaining -= len(chunk)
             await self.write(chunk)
 
