@@ -17,9 +17,10 @@ from aiohttp.test_utils import TestClient
 from markupsafe import escape
 from PIL import Image
 
+from bot.lru import SizedCache
 from bot.models import ItemOptions
 from bot.web.pages import LANGUAGE_CHOICES, PAGES_KEY
-from bot.web.render import MAX_LINES, Rendered, SizedCache
+from bot.web.render import MAX_LINES, Rendered
 from tests.helpers import id_of, png_bytes
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}

@@ -26,6 +26,7 @@ from yarl import URL
 from bot.errors import Invalid, NotFound, RateLimited, RefbinError, TooLarge
 from bot.images import THUMB_TYPE
 from bot.languages import PLAIN, canonical_language
+from bot.lru import SizedCache
 from bot.models import Created, Item
 from bot.service import ContentService
 from bot.units import format_duration, parse_duration
@@ -35,7 +36,7 @@ from bot.web.bodies import read_form
 from bot.web.keys import SERVICE_KEY
 from bot.web.oembed import PROVIDER_NAME, kind_label, oembed, oembed_link, thumb_size
 from bot.web.raw import etag_matches, serve_thumb
-from bot.web.render import PasteRenderer, Rendered, SizedCache, stylesheet
+from bot.web.render import PasteRenderer, Rendered, stylesheet
 from bot.web.visitors import BOT_AGENTS, visit_of
 
 HERE = Path(__file__).parent

@@ -18,7 +18,6 @@ import hashlib
 import logging
 import os
 import re
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from aiohttp.abc import AbstractStreamWriter
 from bot import zerocopy
 from bot.errors import NotFound, Unavailable
 from bot.images import THUMB_TYPE
+from bot.lru import SizedCache
 from bot.models import Item, Visit
 from bot.service import ContentService
 from bot.sniff import TEXT_PLAIN, is_active
@@ -63,29 +63,23 @@ class SmallBlobs:
     """
 
     def __init__(self, budget: int, limit: int) -> None:
-        self.budget = budget
         self.limit = limit
-        self.size = 0
-        self._entries: OrderedDict[str, bytes] = OrderedDict()
+        self._blobs: SizedCache[str, bytes] = SizedCache(budget, size_of=len)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._blobs)
+
+    @property
+    def size(self) -> int:
+        return self._blobs.bytes
 
     def get(self, sha256: str) -> bytes | None:
-        data = self._entries.get(sha256)
-        if data is not None:
-            self._entries.move_to_end(sha256)
-        return data
+        return self._blobs.get(sha256)
 
     def put(self, sha256: str, data: bytes) -> None:
         """Keep `data`, already known to hash to `sha256`."""
-        if len(data) > self.limit or sha256 in self._entries:
-            return
-        self._entries[sha256] = data
-        self.size += len(data)
-        while self.size > self.budget:
-            _, dropped = self._entries.popitem(last=False)
-            self.size -= len(dropped)
+        if len(data) <= self.limit:
+            self._blobs.put(sha256, data)
 
     def offer(self, sha256: str, data: bytes) -> None:
         """Keep `data` if it is small and hashes to `sha256`."""
@@ -93,8 +87,7 @@ class SmallBlobs:
             self.put(sha256, data)
 
     def clear(self) -> None:
-        self._entries.clear()
-        self.size = 0
+        self._blobs.clear()
 
 
 SMALL_BLOBS = SmallBlobs(SMALL_BLOBS_BUDGET, SMALL_BLOB_LIMIT)

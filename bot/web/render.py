@@ -17,18 +17,17 @@ import logging
 import multiprocessing
 import resource
 import signal
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache, partial
-from typing import Generic, Protocol, TypeVar
 
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from bot.languages import PLAIN
+from bot.lru import SizedCache
 
 log = logging.getLogger(__name__)
 
@@ -64,45 +63,6 @@ class RenderStats:
     misses: int = 0
     highlights: int = 0  # times Pygments was asked to highlight a paste
     fallbacks: int = 0  # times it gave up (time limit, error) and plain text was shown
-
-
-class Sized(Protocol):
-    @property
-    def size(self) -> int: ...
-
-
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V", bound=Sized)
-
-
-class SizedCache(Generic[K, V]):
-    """key -> value; least recently used entries leave once their sizes pass `max_bytes`."""
-
-    def __init__(self, max_bytes: int = CACHE_BYTES) -> None:
-        self.max_bytes = max_bytes
-        self.bytes = 0
-        self._entries: OrderedDict[K, V] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def get(self, key: K) -> V | None:
-        found = self._entries.get(key)
-        if found is not None:
-            self._entries.move_to_end(key)
-        return found
-
-    def put(self, key: K, value: V) -> None:
-        if value.size > self.max_bytes:
-            return  # never evict everything for one entry that cannot fit anyway
-        old = self._entries.pop(key, None)
-        if old is not None:
-            self.bytes -= old.size
-        self._entries[key] = value
-        self.bytes += value.size
-        while self.bytes > self.max_bytes:
-            _, evicted = self._entries.popitem(last=False)
-            self.bytes -= evicted.size
 
 
 class PasteRenderer:
