@@ -381,7 +381,9 @@ def growth_text(results: dict) -> str:
     loads = results.get("growth_load", {})
     lines = [
         "p99 (and p50) in ms of each operation through the content service, on core 1 beside "
-        "PostgreSQL; the redirect is timed on the cache's miss path (the database lookup).",
+        "PostgreSQL; the redirect is timed on the cache's miss path (the database lookup). "
+        "Each size was measured once per repetition, the two sizes alternating; the figures "
+        "are the medians of the repetitions, and the p99 of each repetition follows in brackets.",
         "",
         "| operation | " + " | ".join(f"{g['items']:,} items" for g in growth.values()) + " |",
         "|---|" + "---:|" * len(growth),
@@ -389,7 +391,12 @@ def growth_text(results: dict) -> str:
     for op in ("redirect", "create", "listing", "stats", "sweep"):
         if any(op not in g for g in growth.values()):
             continue
-        cells = [f"{g[op]['p99_ms']:.2f} ({g[op]['p50_ms']:.2f})" for g in growth.values()]
+        cells = [
+            f"{g[op]['p99_ms']:.2f} ({g[op]['p50_ms']:.2f})"
+            + (" [" + ", ".join(f"{x:.2f}" for x in g[op]["p99_runs_ms"]) + "]")
+            * ("p99_runs_ms" in g[op])
+            for g in growth.values()
+        ]
         lines.append(f"| {op} | " + " | ".join(cells) + " |")
     lines.append("")
     for name, size in sizes.items():

@@ -551,27 +551,41 @@ http {{
         self.save()
 
     def phase_growth(self, large: int) -> None:
+        """Each size measured `repetitions` times, alternating, so that a burst of load on the
+        machine lands on both; each operation's p50 and p99 are the medians of the runs'."""
+        sizes = (("small", self.scale.growth_small), ("large", large))
+        for _, items in sizes:
+            asyncio.run(self._growth_database(f"growth_{items}", items))
+        runs: dict[str, list[dict]] = {name: [] for name, _ in sizes}
+        for repetition in range(self.scale.plan.repetitions):
+            for name, items in sizes:
+                _, _, text = procs.run_pinned(
+                    procs.SERVER_CPU,
+                    [
+                        procs.python(),
+                        "-m",
+                        "bench.growth",
+                        self.dsn_for(f"growth_{items}"),
+                        str(OUT / "growth-data"),
+                        str(self.scale.growth_samples),
+                        str(items),
+                    ],
+                    cwd=procs.ROOT,
+                )
+                runs[name].append(json.loads(text))
+                print(f"  growth {name} #{repetition + 1}: {runs[name][-1]}", flush=True)
         out = {}
-        for name, items in (("small", self.scale.growth_small), ("large", large)):
-            database = f"growth_{items}"
-            asyncio.run(self._growth_database(database, items))
-            _, _, text = procs.run_pinned(
-                procs.SERVER_CPU,
-                [
-                    procs.python(),
-                    "-m",
-                    "bench.growth",
-                    self.dsn_for(database),
-                    str(OUT / "growth-data"),
-                    str(self.scale.growth_samples),
-                    str(items),
-                ],
-                cwd=procs.ROOT,
-            )
-            out[name] = json.loads(text)
-            print(f"  growth {name}: {out[name]}", flush=True)
-            self.results["growth"] = out
-            self.save()
+        for name, results in runs.items():
+            merged = dict(results[-1])
+            for op, figures in results[-1].items():
+                if isinstance(figures, dict) and "p99_ms" in figures:
+                    merged[op] = {
+                        key: statistics.median(r[op][key] for r in results)
+                        for key in ("p50_ms", "p99_ms")
+                    } | {"p99_runs_ms": [r[op]["p99_ms"] for r in results]}
+            out[name] = merged
+        self.results["growth"] = out
+        self.save()
 
     async def _growth_database(self, database: str, items: int) -> None:
         conn = await asyncpg.connect(self.dsn)

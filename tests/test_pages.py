@@ -580,8 +580,14 @@ async def test_a_finished_page_is_reused_only_while_its_item_is_unchanged(
     first, _ = await page_of(client, f"/{content_id}")
     second, _ = await page_of(client, f"/{content_id}")
     assert first == second and pages.finished_hits == 1
-    # A changed item (its expiry extended) gets a new page at once, not the reused one.
-    await runtime.service.extend(content_id, owner_id=owner, by=timedelta(days=3))
+    # A changed item (its expiry extended) gets a new page as soon as the item cache has the
+    # change (its invalidation arrives by NOTIFY), not the reused page.
+    extended = await runtime.service.extend(content_id, owner_id=owner, by=timedelta(days=3))
+    for _ in range(200):
+        cached = await runtime.service.get(content_id, cached=True)
+        if cached.expires_at == extended.expires_at:
+            break
+        await asyncio.sleep(0.01)
     third, _ = await page_of(client, f"/{content_id}")
     assert pages.finished_hits == 1 and third != first
     # Deleted: the page is gone with it, although its bytes are still in the cache.

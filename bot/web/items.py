@@ -112,29 +112,40 @@ async def create_item(request: web.Request) -> web.Response:
 async def _read_multipart(
     request: web.Request, fields: dict[str, str], owner_id: int | None
 ) -> Created | None:
-    """Read form fields into `fields`; a file part is streamed straight into the service."""
+    """Read form fields into `fields`; a file part is streamed straight into the service.
+
+    A request that fails after its file was stored (a second file, a malformed or stalled part
+    after it) is answered with the error and stores nothing: the new item is deleted again.
+    """
     service = service_of(request)
     idle = service.settings.server.read_timeout
     reader = await open_multipart(request)
     created = None
-    while (part := await next_part(reader, idle)) is not None:
-        if part.name == "file" and not part.filename:
-            continue  # a browser form's file input with no file chosen
-        if part.name == "file" and part.filename is not None:
-            if created is not None:
-                raise Invalid("Send one item per request.")
-            created = await service.add_upload(
-                part_chunks(part, idle),
-                filename=part.filename,
-                options=parse_options(fields, owner_id),
+    try:
+        while (part := await next_part(reader, idle)) is not None:
+            if part.name == "file" and not part.filename:
+                continue  # a browser form's file input with no file chosen
+            if part.name == "file" and part.filename is not None:
+                if created is not None:
+                    raise Invalid("Send one item per request.")
+                created = await service.add_upload(
+                    part_chunks(part, idle),
+                    filename=part.filename,
+                    options=parse_options(fields, owner_id),
+                )
+            elif part.name == "text":
+                limit = service.settings.limits.paste + 1
+                fields["text"] = await read_field(part, "text", limit, idle)
+            elif part.name is not None:
+                if part.name not in fields and len(fields) >= MAX_FIELDS:
+                    raise Invalid(f"A form has at most {MAX_FIELDS} fields.")
+                fields[part.name] = await read_field(part, part.name, FIELD_LIMIT, idle)
+    except Exception:
+        if created is not None and created.created:
+            await service.delete(
+                created.item.content_id, owner_id=owner_id, delete_token=created.delete_token
             )
-        elif part.name == "text":
-            limit = service.settings.limits.paste + 1
-            fields["text"] = await read_field(part, "text", limit, idle)
-        elif part.name is not None:
-            if part.name not in fields and len(fields) >= MAX_FIELDS:
-                raise Invalid(f"A form has at most {MAX_FIELDS} fields.")
-            fields[part.name] = await read_field(part, part.name, FIELD_LIMIT, idle)
+        raise
     return created
 
 
