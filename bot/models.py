@@ -24,9 +24,14 @@ class ItemOptions:
     password: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Item:
-    """One stored item with the columns of its subtype (the others are None)."""
+    """One stored item with the columns of its subtype (the others are None).
+
+    Slotted: the item cache keeps hundreds of thousands of these, and an instance without a
+    __dict__ is about half the size (see bot/cache.py for the measured bytes per entry). The
+    field order is the column order of `queries.ITEM_COLUMNS`, which builds items positionally.
+    """
 
     content_id: str
     kind: Kind

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import datetime, timedelta
 
 import asyncpg
 
-from bot.models import Item
+from bot.models import KINDS, VISIBILITIES, Item
 
-# The columns of an Item, from refs joined with whichever subtype row the item has.
+# The columns of an Item, in the order of its fields (item_from_row builds it positionally), from
+# refs joined with whichever subtype row the item has.
 ITEM_COLUMNS = """
     r.content_id, r.kind::text AS kind, r.owner_id, r.guild_id, r.visibility::text AS visibility,
     r.created_at, r.expires_at, r.max_views, r.views, r.password_hash IS NOT NULL AS has_password,
@@ -20,18 +23,51 @@ ITEM_COLUMNS = """
     COALESCE(t.filename, i.filename, f.filename) AS filename,
     i.width, i.height, i.thumb_sha256
 """
+# Each subtype table is read only for the items of its kind: the `r.kind = ...` test inside a
+# LATERAL subquery that PostgreSQL cannot flatten (LIMIT 1) becomes a one-time filter in front
+# of the subtype's index scan, so a link costs the refs and urls probes and nothing else. A plain
+# LEFT JOIN of all four probed every subtype index for every id: 16 buffers per link instead of
+# 8, and 27 against 18 us of PostgreSQL CPU per id in a batch of 64 (1,000,000 links).
 ITEM_FROM = """
     refs r
-    LEFT JOIN urls u ON u.content_id = r.content_id
-    LEFT JOIN texts t ON t.content_id = r.content_id
-    LEFT JOIN images i ON i.content_id = r.content_id
-    LEFT JOIN files f ON f.content_id = r.content_id
+    LEFT JOIN LATERAL (
+        SELECT target FROM urls WHERE content_id = r.content_id AND r.kind = 'url' LIMIT 1
+    ) u ON TRUE
+    LEFT JOIN LATERAL (
+        SELECT language, line_count, sha256, filename
+        FROM texts WHERE content_id = r.content_id AND r.kind = 'text' LIMIT 1
+    ) t ON TRUE
+    LEFT JOIN LATERAL (
+        SELECT sha256, width, height, thumb_sha256, filename
+        FROM images WHERE content_id = r.content_id AND r.kind = 'image' LIMIT 1
+    ) i ON TRUE
+    LEFT JOIN LATERAL (
+        SELECT sha256, filename
+        FROM files WHERE content_id = r.content_id AND r.kind = 'file' LIMIT 1
+    ) f ON TRUE
     LEFT JOIN blobs b ON b.sha256 = COALESCE(t.sha256, i.sha256, f.sha256)
 """
+# Columns whose few distinct values are shared by every item that has them, not copied per row.
+_SHARED: dict[str, str] = {value: value for value in (*KINDS, *VISIBILITIES)}
+_FIELDS = [field.name for field in fields(Item)]
+_KIND, _VISIBILITY = _FIELDS.index("kind"), _FIELDS.index("visibility")
+_LANGUAGE, _MEDIA_TYPE = _FIELDS.index("language"), _FIELDS.index("media_type")
 
 
 def item_from_row(row: asyncpg.Record) -> Item:
-    return Item(**dict(row))
+    """An Item from a row of ITEM_COLUMNS, positionally (a dict and keywords cost 3x as much).
+
+    The enum values are replaced by shared constants, and media types and languages interned:
+    about 100 bytes less per cached item, for a dict lookup each.
+    """
+    values = list(row)
+    values[_KIND] = _SHARED[values[_KIND]]
+    values[_VISIBILITY] = _SHARED[values[_VISIBILITY]]
+    if values[_LANGUAGE] is not None:
+        values[_LANGUAGE] = sys.intern(values[_LANGUAGE])
+    if values[_MEDIA_TYPE] is not None:
+        values[_MEDIA_TYPE] = sys.intern(values[_MEDIA_TYPE])
+    return Item(*values)
 
 
 async def fetch_item(conn: asyncpg.Connection | asyncpg.Pool, content_id: str) -> Item | None:
@@ -519,12 +555,19 @@ async def set_blocked(
 async def fetch_items(
     conn: asyncpg.Connection | asyncpg.Pool, content_ids: Sequence[str]
 ) -> list[Item]:
-    """The items among `content_ids` that exist, in no particular order (one query for many)."""
+    """The items among `content_ids` that exist, in no particular order (one query for many).
+
+    The array is read through a subquery so that the plan cannot depend on its length: with
+    `= ANY($1)` PostgreSQL prices a custom plan for each batch, finds it cheaper than the generic
+    one for a handful of ids, and so plans again on every call (0.2 to 0.3 ms of its CPU per batch
+    of 1 to 8 ids, which is what a light load sends). Hidden in an InitPlan, the estimate is the
+    same for every call and the generic plan (index probes, as before) is kept.
+    """
     rows = await conn.fetch(
         f"""
         SELECT {ITEM_COLUMNS}
         FROM {ITEM_FROM}
-        WHERE r.content_id = ANY($1::text[])
+        WHERE r.content_id = ANY((SELECT $1::text[])::text[])
         """,
         content_ids,
     )

@@ -686,6 +686,7 @@ class ContentService:
             await queries.set_expiry(conn, content_id, expires_at)
             await queries.notify_invalidate(conn, content_id)
             item = await queries.fetch_item(conn, content_id)
+        self.cache.invalidate(content_id)  # this process at once, the others by the NOTIFY
         assert item is not None
         return item
 
