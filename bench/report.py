@@ -261,7 +261,7 @@ def readme_section(results: dict, items: list[Ratio]) -> str:
 `make bench` measures refbin against bare references in the same run on the same machine (load
 generator pinned to one core, refbin and its PostgreSQL to the other): {results["started"]},
 {"quick mode" if results.get("quick") else "full mode"}, `{results.get("command", "make bench")}`,
-on 2 cores shared with other test runs (load average {fmt_load(results.get("load_before"))}).
+on {machine()} (load average before the run {fmt_load(results.get("load_before"))}).
 `BENCH_QUICK=1 make bench` is a short run on small data. Details, CPU use, profiles, and what
 each miss would need: [bench/results.md](bench/results.md).
 
@@ -310,8 +310,8 @@ def markdown(results: dict, items: list[Ratio], before: dict | None) -> str:
         f"- Redirect spread: wrk's Lua script picks a random id per request among "
         f"{scale['spread_small']:,} and among {scale['spread_large']:,} links (loaded with "
         "generate_series).",
-        "- This machine is shared with other engineers' test runs while this was made, so "
-        "figures move by ±30 % between runs; ratios are taken within one run, and the server "
+        "- Absolute figures move between runs with whatever else the machine runs (the load "
+        "averages above say how busy it was); ratios are taken within one run, and the server "
         "CPU per request is the steadiest column.",
         "",
         "## Every wrk measurement",
