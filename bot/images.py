@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import multiprocessing
-import resource
-import signal
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -17,6 +15,7 @@ from PIL import Image, UnidentifiedImageError
 
 from bot.errors import Unprocessable
 from bot.image_metadata import strip_location
+from bot.workers import kill_pool, limit_worker
 
 # Never EPS (Ghostscript) or any other format with a history of parser trouble.
 ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP")
@@ -178,26 +177,16 @@ class ImageWorker:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_limit_memory,
+                initializer=limit_worker,
                 initargs=(self.memory_limit,),
             )
         return self._pool
 
     def _discard_pool(self) -> None:
         pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
+        kill_pool(pool)
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-
-
-def _limit_memory(limit: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    # Ctrl-C reaches the whole process group: the server stops its workers itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -413,15 +413,21 @@ class ContentService:
         return item
 
     async def resolve(
-        self, content_id: str, *, visit: Visit | None = None, password: str | None = None
+        self,
+        content_id: str,
+        *,
+        visit: Visit | None = None,
+        password: str | None = None,
+        unlocked: bool = False,
     ) -> Item:
         """The item for a visitor: checks the password and counts the visit (when given one).
+        `unlocked`: the caller proved the password earlier (a signed unlock cookie).
 
         A view-limited item is counted at once and atomically, so it is served at most
         max_views times; other visits are counted in memory and flushed in batches.
         """
         item = await self.get(content_id, cached=True)
-        if item.has_password:
+        if item.has_password and not unlocked:
             await self.check_password(content_id, password)
         if visit is not None:
             limited = item.max_views is not None
@@ -614,16 +620,6 @@ class ContentService:
     def derive_key(self, purpose: str) -> bytes:
         """A key for one purpose (e.g. signing unlock cookies), derived from the instance secret."""
         return hmac.new(self._secret, b"refbin/" + purpose.encode(), hashlib.sha256).digest()
-
-    async def resolve_unlocked(self, content_id: str, *, visit: Visit | None = None) -> Item:
-        """resolve() for a caller who proved the password earlier (a signed unlock cookie)."""
-        item = await self.get(content_id, cached=True)
-        if visit is not None:
-            limited = item.max_views is not None
-            if limited and not await queries.take_view(self.db.pool, content_id):
-                raise Gone("This item has been viewed as many times as it was allowed.")
-            self.counter.add(content_id, visit.referrer, view_counted=limited)
-        return item
 
     # ---- metrics --------------------------------------------------------------------------
 

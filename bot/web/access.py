@@ -65,10 +65,11 @@ async def resolve_item(request: web.Request, content_id: str, visit: Visit | Non
     item has a password and neither opens it.
     """
     service: ContentService = request.app[SERVICE_KEY]
-    if is_unlocked(request, content_id):
-        return await service.resolve_unlocked(content_id, visit=visit)
     return await service.resolve(
-        content_id, visit=visit, password=request.headers.get("X-Password")
+        content_id,
+        visit=visit,
+        password=request.headers.get("X-Password"),
+        unlocked=is_unlocked(request, content_id),
     )
 
 

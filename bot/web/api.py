@@ -18,7 +18,7 @@ from bot.models import Created, Item, ItemOptions, Stats
 from bot.service import ContentService
 from bot.web import openapi
 from bot.web.bodies import next_part, open_multipart, part_chunks, read_field, read_form
-from bot.web.items import FIELD_LIMIT, ITEM_PATH, parse_options
+from bot.web.items import FIELD_LIMIT, ITEM_PATH, add_from_fields, parse_options
 from bot.web.keys import SERVICE_KEY
 from bot.web.metrics import count_created
 
@@ -292,18 +292,12 @@ async def _create_from_fields(
     options = _form_options(fields, owner_id)
     if "url" in fields and "text" in fields:
         raise Invalid("Send url or text, not both.")
-    if "url" in fields:
-        return await service.add_link(
-            fields["url"], alias=fields.get("alias") or None, options=options
-        )
-    if "text" in fields:
-        return await service.add_paste(
-            fields["text"],
-            language=fields.get("language") or None,
-            filename=fields.get("filename") or None,
-            options=options,
-        )
-    raise Invalid("Nothing to store: send url, text, or a file (multipart field `file`).")
+    return await add_from_fields(
+        service,
+        fields,
+        options,
+        "Nothing to store: send url, text, or a file (multipart field `file`).",
+    )
 
 
 # ---- answers ---------------------------------------------------------------------------------

@@ -152,8 +152,20 @@ async def _read_multipart(
 async def _create_from_fields(
     service: ContentService, fields: dict[str, str], owner_id: int | None
 ) -> Created:
+    if not fields.get("url", "").strip():  # the web form sends an empty url beside a paste
+        fields.pop("url", None)
     options = parse_options(fields, owner_id)
-    if fields.get("url", "").strip():  # the web form sends an empty url beside a paste
+    return await add_from_fields(
+        service, fields, options, "Nothing to store: send url, text or file."
+    )
+
+
+async def add_from_fields(
+    service: ContentService, fields: dict[str, str], options: ItemOptions, nothing: str
+) -> Created:
+    """A link from `url` (and `alias`), else a paste from `text` (with `language` and
+    `filename`); Invalid(`nothing`) when there is neither."""
+    if "url" in fields:
         return await service.add_link(
             fields["url"], alias=fields.get("alias") or None, options=options
         )
@@ -164,7 +176,7 @@ async def _create_from_fields(
             filename=fields.get("filename") or None,
             options=options,
         )
-    raise Invalid("Nothing to store: send url, text or file.")
+    raise Invalid(nothing)
 
 
 async def show_item(request: web.Request) -> web.StreamResponse:

@@ -15,7 +15,6 @@ import html
 import io
 import logging
 import multiprocessing
-import resource
 import signal
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -28,6 +27,7 @@ from pygments.util import ClassNotFound
 
 from bot.languages import PLAIN
 from bot.lru import SizedCache
+from bot.workers import kill_pool, limit_worker
 
 log = logging.getLogger(__name__)
 
@@ -165,11 +165,7 @@ class PasteRenderer:
 
     def _discard_pool(self) -> None:
         pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
+        kill_pool(pool)
 
     async def close(self) -> None:
         """Stop the renders under way and the workers (a busy one stops within the limit)."""
@@ -236,10 +232,8 @@ class _OutOfTime(Exception):
 
 def _prepare_worker(memory_limit: int) -> None:
     """Runs in each worker: a memory ceiling, and the alarm that ends a slow render."""
-    resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    limit_worker(memory_limit)
     signal.signal(signal.SIGALRM, _out_of_time)
-    # Ctrl-C reaches the whole process group: the server stops its workers itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _out_of_time(signum: int, frame: object) -> None:
