@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from bot.images import THUMB_SIZE, make_thumbnail
+from bot.service.images import THUMB_SIZE, make_thumbnail
 
 
 def pillow_draft_thumbnail(path: Path, *, encode: bool) -> bytes:

@@ -29,7 +29,7 @@ class Item:
     """One stored item with the columns of its subtype (the others are None).
 
     Slotted: the item cache keeps hundreds of thousands of these, and an instance without a
-    __dict__ is about half the size (see bot/cache.py for the measured bytes per entry). The
+    __dict__ is about half the size (see bot/service/cache.py for the measured bytes per entry). The
     field order is the column order of `queries.ITEM_COLUMNS`, which builds items positionally.
     """
 

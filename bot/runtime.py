@@ -8,11 +8,10 @@ import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from bot import queries
-from bot.cache import invalidation_listener
 from bot.config import Settings
-from bot.db import Database, open_database
+from bot.db import Database, open_database, queries
 from bot.service import ContentService
+from bot.service.cache import invalidation_listener
 from storage import BlobStore, LocalBlobStore, Stager
 
 log = logging.getLogger(__name__)

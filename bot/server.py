@@ -59,7 +59,7 @@ async def run_bot_until(
     runtime: Runtime, stop: asyncio.Event, *, sync_globally: bool = False
 ) -> None:
     """Run the Discord bot beside the web server until `stop` is set (or the bot fails)."""
-    from bot.discord_app import run_bot  # imported here: web-only processes never need it
+    from bot.discord.app import run_bot  # imported here: web-only processes never need it
 
     bot_task = asyncio.create_task(run_bot(runtime, sync_globally=sync_globally))
     stop_task = asyncio.create_task(stop.wait())

@@ -14,14 +14,14 @@ import time
 import discord
 from discord.ext import commands
 
-from bot.chat_parts import code_blocks
-from bot.discord_app import RefbinBot
-from bot.discord_caller import Caller, check_rate
-from bot.discord_render import created_embed, escape
-from bot.discord_tree import update
-from bot.discord_ui import reporting_errors
+from bot.discord.app import RefbinBot
+from bot.discord.caller import Caller, check_rate
+from bot.discord.chat_parts import code_blocks
+from bot.discord.render import created_embed, escape
+from bot.discord.tree import update
+from bot.discord.ui import reporting_errors
 from bot.errors import RefbinError
-from bot.guilds import GuildSettings
+from bot.service.guilds import GuildSettings
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app import RefbinBot
-from bot.discord_caller import check_rate, identify, item_id
-from bot.discord_tree import answer, defer, update
-from bot.discord_ui import OwnedView
+from bot.discord.app import RefbinBot
+from bot.discord.caller import check_rate, identify, item_id
+from bot.discord.tree import answer, defer, update
+from bot.discord.ui import OwnedView
 from bot.errors import NotFound
 from bot.service import ContentService
 

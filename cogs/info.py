@@ -6,10 +6,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app import RefbinBot
-from bot.discord_caller import check_rate, identify, item_id
-from bot.discord_render import info_embed
-from bot.discord_tree import answer, defer
+from bot.discord.app import RefbinBot
+from bot.discord.caller import check_rate, identify, item_id
+from bot.discord.render import info_embed
+from bot.discord.tree import answer, defer
 
 
 class Info(commands.Cog):

@@ -8,11 +8,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app import RefbinBot
-from bot.discord_caller import check_rate, identify
-from bot.discord_render import COLOUR, mine_line
-from bot.discord_tree import answer, defer, update
-from bot.discord_ui import OwnedView
+from bot.discord.app import RefbinBot
+from bot.discord.caller import check_rate, identify
+from bot.discord.render import COLOUR, mine_line
+from bot.discord.tree import answer, defer, update
+from bot.discord.ui import OwnedView
 from bot.models import Kind, Page
 from bot.service import ContentService
 

@@ -8,12 +8,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app import RefbinBot
-from bot.discord_caller import check_rate, identify, parse_expiry
-from bot.discord_render import created_embed
-from bot.discord_tree import answer, defer
-from bot.discord_ui import RefbinModal
-from bot.languages import canonical_language
+from bot.discord.app import RefbinBot
+from bot.discord.caller import check_rate, identify, parse_expiry
+from bot.discord.render import created_embed
+from bot.discord.tree import answer, defer
+from bot.discord.ui import RefbinModal
+from bot.service.languages import canonical_language
 
 MAX_MODAL_TEXT = 4000  # Discord's limit for a text input
 COMMON_LANGUAGES = (

@@ -3,7 +3,7 @@
 
 The rounds run in a background task this cog owns: started when the cog loads, stopped when
 it unloads, failures logged. How a reminder is sent once, and what happens when sending fails,
-is described in bot/reminders.py.
+is described in bot/service/reminders.py.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app import RefbinBot
-from bot.discord_caller import check_rate, identify
-from bot.discord_render import COLOUR, KIND_TITLES, when
-from bot.discord_tree import answer, defer, update
-from bot.discord_ui import reporting_errors
-from bot.reminders import Delivery, Reminder, ReminderJob
+from bot.discord.app import RefbinBot
+from bot.discord.caller import check_rate, identify
+from bot.discord.render import COLOUR, KIND_TITLES, when
+from bot.discord.tree import answer, defer, update
+from bot.discord.ui import reporting_errors
+from bot.service.reminders import Delivery, Reminder, ReminderJob
 
 log = logging.getLogger(__name__)
 

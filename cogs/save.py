@@ -10,12 +10,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.chat_parts import CodeBlock, code_blocks, links
-from bot.discord_app import RefbinBot
-from bot.discord_attachments import store_attachment
-from bot.discord_caller import Caller, check_rate, identify
-from bot.discord_render import describe, escape
-from bot.discord_tree import answer, defer
+from bot.discord.app import RefbinBot
+from bot.discord.attachments import store_attachment
+from bot.discord.caller import Caller, check_rate, identify
+from bot.discord.chat_parts import CodeBlock, code_blocks, links
+from bot.discord.render import describe, escape
+from bot.discord.tree import answer, defer
 from bot.errors import Invalid, RefbinError
 from bot.models import Created
 

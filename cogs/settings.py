@@ -13,13 +13,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app import RefbinBot
-from bot.discord_caller import parse_expiry
-from bot.discord_render import settings_embed
-from bot.discord_tree import answer, defer
+from bot.discord.app import RefbinBot
+from bot.discord.caller import parse_expiry
+from bot.discord.render import settings_embed
+from bot.discord.tree import answer, defer
 from bot.errors import Invalid
-from bot.guilds import GuildSettings
 from bot.models import KINDS, Kind
+from bot.service.guilds import GuildSettings
 from bot.units import parse_size
 
 NONE_WORDS = ("none", "off", "never", "")

@@ -10,11 +10,11 @@ import segno
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app import RefbinBot
-from bot.discord_caller import check_rate, identify, parse_expiry
-from bot.discord_render import created_embed
-from bot.discord_tree import answer, defer
-from bot.discord_ui import reporting_errors
+from bot.discord.app import RefbinBot
+from bot.discord.caller import check_rate, identify, parse_expiry
+from bot.discord.render import created_embed
+from bot.discord.tree import answer, defer
+from bot.discord.ui import reporting_errors
 from bot.service import MAX_VIEWS_LIMIT
 
 

@@ -6,11 +6,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app import RefbinBot
-from bot.discord_attachments import store_attachment
-from bot.discord_caller import check_rate, identify, parse_expiry
-from bot.discord_render import created_embed, escape
-from bot.discord_tree import answer, defer
+from bot.discord.app import RefbinBot
+from bot.discord.attachments import store_attachment
+from bot.discord.caller import check_rate, identify, parse_expiry
+from bot.discord.render import created_embed, escape
+from bot.discord.tree import answer, defer
 from bot.errors import Invalid, RefbinError, TooLarge
 from bot.models import Created
 from bot.units import format_size

@@ -1,1 +1,1 @@
-"""The numbered migrations, as package data (see bot/db.py)."""
+"""The numbered migrations, as package data (see bot/db/)."""

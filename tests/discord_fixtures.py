@@ -26,7 +26,7 @@ import discord
 import pytest
 
 from bot.config import DatabaseSettings, Settings, load_settings
-from bot.discord_app import RefbinBot, create_bot
+from bot.discord.app import RefbinBot, create_bot
 from bot.runtime import Runtime, open_runtime
 from tests.conftest import PostgresServer, cloned_database
 from tests.discord_standin import (

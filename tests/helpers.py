@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import socket
 from collections.abc import AsyncIterator
 
 from PIL import Image
@@ -33,3 +34,10 @@ async def chunks_of(data: bytes, size: int = 65536) -> AsyncIterator[bytes]:
 
 def id_of(url: str) -> str:
     return url.strip().rstrip("/").rsplit("/", 1)[-1]
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -19,8 +19,7 @@ import pytest
 
 from bot.config import DatabaseSettings
 from bot.runtime import open_runtime
-from tests.helpers import chunks_of
-from tests.test_upload_memory import free_port
+from tests.helpers import chunks_of, free_port
 
 MiB = 1024 * 1024
 PAYLOAD = bytes(range(256)) * (3 * MiB // 256)  # 3 MiB, several staging batches

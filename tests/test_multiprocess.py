@@ -23,10 +23,10 @@ import aiohttp
 import asyncpg
 import pytest
 
-from bot import cache
 from bot.config import load_settings
 from bot.models import ItemOptions
 from bot.runtime import open_runtime
+from bot.service import cache
 from tests.conftest import PostgresServer
 from tests.helpers import id_of
 from tests.storage_fixtures import S3Server, s3_server_fixture  # noqa: F401 - `s3_server`

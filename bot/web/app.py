@@ -7,13 +7,13 @@ from collections.abc import Iterable
 
 from aiohttp import hdrs, web
 
-from bot.proxy import TrustedProxies
 from bot.runtime import Runtime
 from bot.service import ContentService
 from bot.web import api, items, metrics, pages, raw, sharex
 from bot.web.guard import Guard, unmatched
 from bot.web.keys import RUNTIME_KEY, SERVICE_KEY
 from bot.web.metrics import UNMATCHED, setup_metrics
+from bot.web.proxy import TrustedProxies
 
 log = logging.getLogger(__name__)
 

@@ -41,12 +41,12 @@ from bot.errors import (
     Unavailable,
     Unprocessable,
 )
-from bot.proxy import TrustedProxies, forwarded_of
 from bot.service import ContentService
 from bot.web import pages
 from bot.web.csrf import SAFE_METHODS, is_cross_site
 from bot.web.limits import BUCKETS, client_key
 from bot.web.metrics import UNMATCHED, Metrics
+from bot.web.proxy import TrustedProxies, forwarded_of
 from bot.web.types import Handler
 
 log = logging.getLogger(__name__)

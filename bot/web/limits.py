@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.proxy import client_ip
 from bot.web.keys import SERVICE_KEY
+from bot.web.proxy import client_ip
 
 BUCKETS = {"POST": "create", "PUT": "create", "PATCH": "create", "DELETE": "delete"}
 

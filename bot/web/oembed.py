@@ -14,8 +14,8 @@ from urllib.parse import urlencode, urlsplit
 from aiohttp import web
 
 from bot.errors import NotFound
-from bot.images import THUMB_SIZE
 from bot.models import Item
+from bot.service.images import THUMB_SIZE
 from bot.web.keys import SERVICE_KEY
 
 PROVIDER_NAME = "refbin"

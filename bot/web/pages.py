@@ -24,11 +24,11 @@ from pygments.lexers import get_all_lexers
 from yarl import URL
 
 from bot.errors import Invalid, NotFound, RateLimited, RefbinError, TooLarge
-from bot.images import THUMB_TYPE
-from bot.languages import PLAIN, canonical_language
 from bot.lru import SizedCache
 from bot.models import Created, Item
 from bot.service import ContentService
+from bot.service.images import THUMB_TYPE
+from bot.service.languages import PLAIN, canonical_language
 from bot.units import format_duration, parse_duration
 from bot.web import qr
 from bot.web.access import resolve_item, set_unlock_cookie

@@ -5,7 +5,7 @@ byte range (206; several ranges get the whole body, as RFC 9110 allows), HEAD, a
 that keep uploaded bytes from ever running as this site: `nosniff`, a sandboxing CSP, and
 `attachment` for anything a browser would render as a document. Small blobs (a paste, a
 thumbnail) are answered from memory (`SMALL_BLOBS`); larger local blobs go out with sendfile(2),
-on uvloop too (bot/zerocopy.py); blobs in a remote store are streamed, or redirected to when it
+on uvloop too (bot/web/zerocopy.py); blobs in a remote store are streamed, or redirected to when it
 offers a URL.
 
 A 304 is still a visit: the item is resolved (and counted) before the conditional is checked.
@@ -27,13 +27,13 @@ from urllib.parse import urlsplit
 from aiohttp import hdrs, web
 from aiohttp.abc import AbstractStreamWriter
 
-from bot import zerocopy
 from bot.errors import NotFound, Unavailable
-from bot.images import THUMB_TYPE
 from bot.lru import SizedCache
 from bot.models import Item, Visit
 from bot.service import ContentService
-from bot.sniff import TEXT_PLAIN, is_active
+from bot.service.images import THUMB_TYPE
+from bot.service.sniff import TEXT_PLAIN, is_active
+from bot.web import zerocopy
 from bot.web.access import resolve_item
 from bot.web.keys import SERVICE_KEY
 from bot.web.visitors import visit_of

@@ -25,8 +25,8 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from bot.languages import PLAIN
 from bot.lru import SizedCache
+from bot.service.languages import PLAIN
 from bot.workers import kill_pool, limit_worker
 
 log = logging.getLogger(__name__)

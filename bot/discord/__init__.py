@@ -1,0 +1,1 @@
+"""The Discord client: the bot, its command tree, views and rendering."""
