@@ -139,7 +139,7 @@ async def test_a_refused_token_is_a_configuration_error(discord_settings: Settin
         )
         async with open_runtime(settings) as runtime:
             with pytest.raises(ConfigError, match="Discord refused the token"):
-                await run_bot(runtime)
+                await run_bot(runtime.service, runtime.settings)
         assert api.find_requests("GET", "/users/@me")[0].status == 401
 
 
@@ -151,7 +151,7 @@ async def test_auto_paste_without_the_intent_granted_is_a_configuration_error(
         settings = dataclasses.replace(discord_settings, discord=discord)
         async with open_runtime(settings) as runtime:
             with pytest.raises(ConfigError, match="needs the Message Content intent"):
-                await run_bot(runtime)
+                await run_bot(runtime.service, runtime.settings)
 
 
 def refbin_process_code(api: DiscordStandin) -> str:
