@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import quote
-
-if TYPE_CHECKING:
-    from storage.staging import Stager
 
 
 class BlobTooLarge(Exception):
@@ -85,12 +81,3 @@ class BlobStore(abc.ABC):
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections held by the store."""
-
-    async def put(self, stager: Stager, chunks: AsyncIterable[bytes]) -> StagedBlob:
-        """Stage a stream and commit it: the one-call form of stage + commit."""
-        staged = await stager.stage(chunks)
-        try:
-            await self.commit(staged)
-        finally:
-            await stager.discard(staged)
-        return staged
