@@ -15,6 +15,7 @@ from bot.discord.render import created_embed
 from bot.discord.tree import answer, defer
 from bot.discord.ui import ItemButton, lasting_view
 from bot.service import MAX_VIEWS_LIMIT, ContentService
+from bot.service.links import MAX_LINK_LENGTH
 
 
 def qr_png(url: str) -> bytes:
@@ -57,7 +58,7 @@ class Shorten(commands.Cog):
     async def shorten(
         self,
         interaction: discord.Interaction,
-        url: app_commands.Range[str, 1, 2048],
+        url: app_commands.Range[str, 1, MAX_LINK_LENGTH],
         alias: app_commands.Range[str, 1, 64] | None = None,
         expires: str | None = None,
         max_views: app_commands.Range[int, 1, MAX_VIEWS_LIMIT] | None = None,

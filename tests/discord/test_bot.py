@@ -18,6 +18,8 @@ import pytest
 from bot.config import ConfigError, Settings
 from bot.discord.app import ShardedRefbinBot, run_bot
 from bot.runtime import open_runtime
+from bot.service import MAX_VIEWS_LIMIT
+from bot.service.links import MAX_LINK_LENGTH
 from tests.discord_fixtures import (  # noqa: F401 - fixtures
     RefbinDiscord,
     discord_database,
@@ -51,6 +53,23 @@ async def test_commands_are_synced_to_the_dev_server_and_not_globally(
     settings = next(c for c in synced if c["name"] == "settings")
     assert int(settings["default_member_permissions"]) == 1 << 5  # Manage Server
     assert settings["contexts"] == [0]  # servers only
+
+
+async def test_command_options_carry_the_services_limits_and_kind_names(
+    refbin: RefbinDiscord,
+) -> None:
+    synced = {c["name"]: c for c in refbin.api.commands(refbin.guild)}
+    shorten = {o["name"]: o for o in synced["shorten"]["options"]}
+    mine = {o["name"]: o for o in synced["mine"]["options"]}
+
+    assert shorten["url"]["max_length"] == MAX_LINK_LENGTH == 2048
+    assert shorten["max_views"]["max_value"] == MAX_VIEWS_LIMIT
+    assert [(c["name"], c["value"]) for c in mine["kind"]["choices"]] == [
+        ("links", "url"),
+        ("pastes", "text"),
+        ("images", "image"),
+        ("files", "file"),
+    ]
 
 
 async def test_sync_globally_when_asked(discord_settings: Settings) -> None:
