@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import TestClient
 
 from tests.helpers import free_port
 
@@ -90,3 +92,49 @@ async def test_requests_fail_fast_with_503_and_recover(outage_folder, tmp_path) 
         proc.terminate()
         await proc.wait()
         await loop.run_in_executor(None, server.cleanup)
+
+
+async def posts_counted(client: TestClient) -> dict[str, float]:
+    """`POST /` requests by status, from /metrics."""
+    text = await (await client.get("/metrics")).text()
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        match = re.match(r"refbin_http_requests_total\{(.*)\} (\S+)$", line)
+        if match and 'method="POST"' in match[1] and 'route="/"' in match[1]:
+            status = re.search(r'status="(\d+)"', match[1])
+            assert status is not None
+            found[status[1]] = float(match[2])
+    return found
+
+
+async def test_a_client_that_aborts_its_upload_is_not_reported_as_an_outage(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    boundary = "abort"
+    head = (
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="file"; filename="big.bin"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    writer.write(
+        (
+            "POST / HTTP/1.1\r\n"
+            f"Host: {client.host}:{client.port}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+            "Content-Length: 50000000\r\n\r\n"
+        ).encode()
+        + head
+        + os.urandom(300_000)
+    )
+    await writer.drain()
+    writer.transport.abort()  # gone, mid-upload
+
+    async with asyncio.timeout(10):  # until the guard has counted it, whatever it answered
+        while not (counted := await posts_counted(client)):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+    assert "503" not in counted, counted
+    assert not [r for r in caplog.records if "unavailable" in r.getMessage()]
+    made = await client.post("/", data={"url": "https://example.com/still-up"})
+    assert made.status == 201

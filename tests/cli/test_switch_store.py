@@ -15,7 +15,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.cli.storage import ConfigEditError, with_backend
+from bot.cli.switch_store import ConfigEditError, with_backend
 from bot.config import Settings, load_settings
 from bot.models import Created
 from bot.runtime import open_runtime
