@@ -58,7 +58,15 @@ class ContentService:
         self.rate_limiter = RateLimiter(
             {"create": limits.rate_create, "read": limits.rate_read, "delete": limits.rate_delete}
         )
-        self.core = Core(settings, db, store, stager, self.cache, self.counter, self.images)
+        self.core = Core(
+            settings=settings,
+            db=db,
+            store=store,
+            stager=stager,
+            cache=self.cache,
+            counter=self.counter,
+            images=self.images,
+        )
         self.recording = Recording(self.core, secret, id_length)
         self.uploads = Uploads(self.core, self.recording)
         self.reading = Reading(self.core)
