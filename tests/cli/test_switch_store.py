@@ -230,6 +230,18 @@ async def test_copying_back_to_local_and_the_environment_override_is_pointed_out
     assert "REFBIN_STORAGE_BACKEND=s3 is set in this environment" in back.out
 
 
+async def test_a_store_that_refuses_is_one_line_and_nothing_is_switched(scene: Scene) -> None:
+    result = await scene.refbin(
+        "storage", "copy", "--to", "s3", REFBIN_STORAGE_S3_BUCKET="no-such-bucket"
+    )
+
+    assert result.status == 1
+    assert result.err.startswith("refbin: S3: "), result.err
+    assert "NoSuchBucket" in result.err and "run again to continue" in result.err
+    assert "Traceback" not in result.err
+    assert scene.config.read_text() == CONFIG
+
+
 # Switching the file: one key changes, every other line stays.
 
 
