@@ -72,6 +72,8 @@ def store_unreachable(error: BaseException) -> bool:
     if boto is not None and isinstance(error, boto.ClientError):
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
         return status >= 500
+    if boto is not None and isinstance(error, boto.BotoCoreError):  # no credentials, say
+        return isinstance(error, boto.ConnectionError | boto.HTTPClientError)
     return True
 
 

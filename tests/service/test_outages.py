@@ -12,7 +12,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
 
 from bot.config import Settings, load_settings
 from bot.errors import Unavailable
@@ -110,6 +115,7 @@ def s3_error(code: str, status: int) -> ClientError:
         pytest.param(s3_error("InternalError", 500), True, id="s3-internal-error"),
         pytest.param(s3_error("AccessDenied", 403), False, id="s3-access-denied"),
         pytest.param(s3_error("NoSuchBucket", 404), False, id="s3-no-bucket"),
+        pytest.param(NoCredentialsError(), False, id="s3-no-credentials"),
         pytest.param(FileNotFoundError(), False, id="absent-blob"),
         pytest.param(ValueError("not a sha256 key"), False, id="a-bug"),
     ],
