@@ -22,7 +22,7 @@ from bench.dataload import HEAVY_OWNER, content_id
 from bot.config import DatabaseSettings, load_settings
 from bot.models import Visit
 from bot.runtime import open_runtime
-from bot.service import _encode_cursor
+from bot.service.reading import encode_cursor
 
 
 async def timed(samples: int, call: Callable[[int], Awaitable[object]]) -> dict[str, float]:
@@ -65,7 +65,7 @@ async def measure(dsn: str, data_dir: Path, samples: int, items: int) -> dict[st
             owner,
             int(owned * 0.9),
         )
-        cursor = _encode_cursor(deep["created_at"], deep["content_id"])
+        cursor = encode_cursor(deep["created_at"], deep["content_id"])
         heavy_ids = [
             row["content_id"]
             for row in await pool.fetch(

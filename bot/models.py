@@ -30,7 +30,8 @@ class Item:
 
     Slotted: the item cache keeps hundreds of thousands of these, and an instance without a
     __dict__ is about half the size (see bot/service/cache.py for the measured bytes per entry). The
-    field order is the column order of `queries.ITEM_COLUMNS`, which builds items positionally.
+    field order is the column order of `ITEM_COLUMNS` in bot/db/items.py, which builds items
+    positionally.
     """
 
     content_id: str

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from bot.config import Settings
-from bot.db import Database, open_database, queries
+from bot.db import Database, instance, open_database
 from bot.service import ContentService
 from bot.service.cache import invalidation_listener
 from storage import BlobStore, LocalBlobStore, Stager
@@ -82,4 +82,4 @@ async def _instance_secret(settings: Settings, db: Database) -> bytes:
     if settings.secret:
         return settings.secret.encode()
     async with db.pool.acquire() as conn:
-        return await queries.load_or_create_secret(conn, secrets.token_bytes(32))
+        return await instance.load_or_create_secret(conn, secrets.token_bytes(32))

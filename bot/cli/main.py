@@ -154,7 +154,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if command == "add":
         return asyncio.run(_add(args, settings))
     if command == "storage":
-        from bot.cli.storage import CopyRequest, run_copy
+        from bot.cli.switch_store import CopyRequest, run_copy
 
         request = CopyRequest(
             source=args.source or settings.storage.backend,

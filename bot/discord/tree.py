@@ -15,7 +15,6 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.db import BACKEND_DOWN
 from bot.discord.render import escape
 from bot.errors import RateLimited, RefbinError
 
@@ -64,9 +63,6 @@ def explain(error: BaseException) -> str | None:
     """The message for an error the user can act on; None for a fault of ours."""
     if isinstance(error, RateLimited):
         return f"Slow down: {error.message}"
-    if isinstance(error, BACKEND_DOWN):
-        log.warning("backend unavailable: %r", error)
-        return "refbin's database or storage is unavailable right now; try again in a minute."
     if isinstance(error, RefbinError):
         return escape(error.message)
     if isinstance(error, app_commands.NoPrivateMessage):

@@ -4,9 +4,10 @@ Every process keeps its own cache; nothing in it is needed by another process. A
 at most `ttl` seconds and never past the item's own expiry. What a cached item may not do:
 
 - Outlive a delete, block or other change: whoever changes a refs row sends
-  `queries.notify_invalidate` in the same transaction, and every process LISTENing on
-  `CHANNEL` drops the entry when the change commits. While the listener is not connected,
-  entries live only `SHORT_TTL` seconds, so a change is honoured everywhere within that.
+  `notify_invalidate` (bot/db/invalidation.py) in the same transaction, and every process
+  listening on its channel drops the entry when the change commits. While the listener is not
+  connected, entries live only `SHORT_TTL` seconds, so a change is honoured everywhere within
+  that.
 - Decide a view limit: items with `max_views` are never cached, so each view of one is taken
   by the atomic UPDATE on the primary.
 
@@ -37,19 +38,16 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from itertools import islice
 
-import asyncpg
-
+from bot.db.invalidation import listen_for_invalidations
 from bot.models import Item
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "refbin_invalidate"
 MAX_ENTRIES = 150_000  # about 80 MiB of links; see the module's docstring
 SHORT_TTL = 2.0  # seconds an entry lives while no invalidation listener is connected
 LISTENING_TTL = 30.0  # with a listener: only a notification lost with its connection needs this
 MAX_BATCH = 256
 MAX_LOADS = 2  # loads in flight at once; the misses that arrive meanwhile wait for the next batch
-RECONNECT_DELAY = 1.0
 
 Loader = Callable[[Sequence[str]], Awaitable[Sequence[Item]]]
 
@@ -209,13 +207,27 @@ _background: set[asyncio.Task[None]] = set()
 
 @contextlib.asynccontextmanager
 async def invalidation_listener(cache: ItemCache, dsn: str) -> AsyncIterator[None]:
-    """LISTEN for invalidations on a connection of its own while the block runs.
+    """Listen for invalidations on a connection of its own while the block runs.
 
     The block starts once the listener is connected (or has failed to connect: then it goes on
     trying, and entries live SHORT_TTL seconds meanwhile).
     """
     ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(_listen_forever(cache, dsn, ready), name="cache-invalidation")
+
+    def on_listening(listening: bool) -> None:
+        if not listening and cache.listening:
+            # Anything cached now may have missed a notification: start again, short-lived.
+            cache.clear()
+        cache.listening = listening
+        if not ready.done():
+            ready.set_result(None)
+
+    def on_invalidate(content_id: str) -> None:
+        cache.invalidate(content_id)
+
+    task = asyncio.create_task(
+        listen_for_invalidations(dsn, on_invalidate, on_listening), name="cache-invalidation"
+    )
     await asyncio.wait({ready, task}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
     try:
         yield
@@ -224,44 +236,3 @@ async def invalidation_listener(cache: ItemCache, dsn: str) -> AsyncIterator[Non
         with contextlib.suppress(asyncio.CancelledError):
             await task
         cache.listening = False
-
-
-async def _listen_forever(cache: ItemCache, dsn: str, ready: asyncio.Future[None]) -> None:
-    def on_notify(_conn: object, _pid: int, _channel: str, payload: str) -> None:
-        cache.invalidate(payload)
-
-    while True:
-        conn: asyncpg.Connection | None = None
-        try:
-            conn = await asyncpg.connect(dsn, timeout=10)
-            lost = _termination_of(conn)
-            await conn.add_listener(CHANNEL, on_notify)
-            cache.listening = True
-            if not ready.done():
-                ready.set_result(None)
-            await lost
-            log.warning("cache invalidation listener lost its connection; reconnecting")
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("cache invalidation listener cannot connect: %s", exc)
-            if not ready.done():
-                ready.set_result(None)
-        finally:
-            # Anything cached now may have missed a notification: start again, short-lived.
-            if cache.listening:
-                cache.listening = False
-                cache.clear()
-            if conn is not None and not conn.is_closed():
-                await asyncio.shield(conn.close(timeout=2))
-        await asyncio.sleep(RECONNECT_DELAY)
-
-
-def _termination_of(conn: asyncpg.Connection) -> asyncio.Future[None]:
-    """A future that is done when the connection closes."""
-    lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def closed(_conn: object) -> None:
-        if not lost.done():
-            lost.set_result(None)
-
-    conn.add_termination_listener(closed)
-    return lost

@@ -9,9 +9,8 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
-import asyncpg
-
-from bot.db import queries
+from bot.db import Pool
+from bot.db import visits as visits_sql
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +52,7 @@ class VisitCounter:
     def pending(self) -> int:
         return sum(self._visits.values())
 
-    async def flush(self, pool: asyncpg.Pool) -> int:
+    async def flush(self, pool: Pool) -> int:
         """Write what was counted with two statements; on failure the counts are kept."""
         async with self._lock:
             views, visits = self._views, self._visits
@@ -63,17 +62,17 @@ class VisitCounter:
             try:
                 async with pool.acquire() as conn, conn.transaction():
                     if views:
-                        await queries.add_views(conn, list(views), list(views.values()))
+                        await visits_sql.add_views(conn, list(views), list(views.values()))
                     if visits:
                         keys = list(visits)
-                        await queries.add_visits(
+                        await visits_sql.add_visits(
                             conn,
                             [k[0] for k in keys],
                             [k[1] for k in keys],
                             [k[2] for k in keys],
                             list(visits.values()),
                         )
-            except (TimeoutError, asyncpg.PostgresError, OSError):
+            except Exception:
                 self._views.update(views)
                 self._visits.update(visits)
                 raise
@@ -82,11 +81,11 @@ class VisitCounter:
                 listener(flushed)
             return flushed
 
-    async def run(self, pool: asyncpg.Pool, interval: float) -> None:
+    async def run(self, pool: Pool, interval: float) -> None:
         """Flush every `interval` seconds until cancelled; the owner flushes once more on stop."""
         while True:
             await asyncio.sleep(interval)
             try:
                 await self.flush(pool)
-            except (TimeoutError, asyncpg.PostgresError, OSError) as exc:
+            except Exception as exc:  # the database is down (Unavailable), or busy: try again
                 log.warning("visit flush failed, will retry: %s", exc)

@@ -1,6 +1,6 @@
 """Per-server settings for the Discord bot: what members may store, defaults, and auto-paste.
 
-Managers change them with /settings; the content service checks and stores them.
+Managers change them with /settings; the content service checks and stores them here.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from datetime import timedelta
 from typing import Any
 
 from bot.config import LimitSettings
+from bot.db import Database
+from bot.db import guilds as guilds_sql
 from bot.errors import Forbidden, Invalid
 from bot.models import KINDS, Kind
 from bot.units import format_size
@@ -82,3 +84,27 @@ def check_guild_settings(settings: GuildSettings, limits: LimitSettings) -> None
         raise Invalid(f"Auto-paste starts at 1 to {MAX_AUTO_PASTE_LINES:,} lines.")
     if len(settings.auto_paste_channels) > MAX_AUTO_PASTE_CHANNELS:
         raise Invalid(f"Auto-paste works in at most {MAX_AUTO_PASTE_CHANNELS} channels.")
+
+
+async def load_guild_settings(db: Database, guild_id: int) -> GuildSettings:
+    """A server's settings (the defaults until a manager changes one)."""
+    row = await guilds_sql.fetch_guild_settings(db.pool, guild_id)
+    return GuildSettings(guild_id=guild_id) if row is None else GuildSettings.from_row(row)
+
+
+async def save_guild_settings(
+    db: Database, settings: GuildSettings, limits: LimitSettings
+) -> GuildSettings:
+    """Check a server's settings against the instance's limits and store them."""
+    check_guild_settings(settings, limits)
+    row = await guilds_sql.upsert_guild_settings(
+        db.pool,
+        guild_id=settings.guild_id,
+        auto_paste_channels=settings.auto_paste_channels,
+        auto_paste_min_lines=settings.auto_paste_min_lines,
+        auto_paste_delete=settings.auto_paste_delete,
+        default_expiry=settings.default_expiry,
+        allowed_kinds=settings.allowed_kinds,
+        upload_limit=settings.upload_limit,
+    )
+    return GuildSettings.from_row(row)

@@ -1,9 +1,11 @@
-"""Content ids: base62 of a keyed hash, so equal content gets equal ids only for its owner."""
+"""Content ids: base62 of a keyed hash, so equal content gets equal ids only for its owner;
+what an id or an alias may look like, and the words neither may take."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Iterator
 
@@ -11,6 +13,44 @@ ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 SHORT_LENGTH = 7
 PRIVATE_LENGTH = 22  # 22 base62 digits carry 130 bits
 MAX_LENGTH = 43  # all of a 256-bit HMAC in base62
+
+# Any id refbin may have answered with: generated ones are base62, aliases add '-' and '_'.
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+ALIAS_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+# Words an alias (or an unlucky generated id) may not take: they are, or may become, routes.
+RESERVED = frozenset(
+    {
+        "api",
+        "raw",
+        "static",
+        "healthz",
+        "metrics",
+        "thumb",
+        "qr",
+        "oembed",
+        "sharex",
+        "login",
+        "logout",
+        "admin",
+        "about",
+        "help",
+        "docs",
+        "new",
+        "upload",
+        "paste",
+        "shorten",
+        "favicon",
+        "robots",
+        "sitemap",
+        "well-known",
+        "assets",
+        "files",
+        "f",
+        "p",
+        "u",
+        "i",
+    }
+)
 
 
 def base62(data: bytes) -> str:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from bot.db import Database
+from bot.db import reminders as reminders_sql
 from bot.models import Kind
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,27 @@ class Reminder:
     kind: Kind
     discord_user_id: int
     expires_at: datetime
+
+
+async def set_reminders(db: Database, owner_id: int, enabled: bool) -> None:
+    """Turn an owner's expiry reminders on or off."""
+    await reminders_sql.set_owner_reminders(db.pool, owner_id, enabled)
+
+
+async def claim_due_reminders(
+    db: Database, now: datetime, window: timedelta, limit: int
+) -> list[Reminder]:
+    """Reminders for items expiring within `window` after `now`, each claimed (marked sent)
+    before it is returned, so no other process or later round returns it again."""
+    rows = await reminders_sql.claim_due_reminders(db.pool, now, window, limit)
+    return [
+        Reminder(r["content_id"], r["kind"], r["discord_user_id"], r["expires_at"]) for r in rows
+    ]
+
+
+async def release_reminder(db: Database, content_id: str) -> None:
+    """A claimed reminder could not be sent for now: make it due again."""
+    await reminders_sql.release_reminder(db.pool, content_id)
 
 
 class Delivery(enum.Enum):

@@ -24,7 +24,6 @@ import time
 from aiohttp import web
 from multidict import CIMultiDict
 
-from bot.db import BACKEND_DOWN
 from bot.errors import (
     Blocked,
     Conflict,
@@ -160,12 +159,6 @@ class Guard:
                         response = pages.error_page(request, error, status_for(error))
                     else:
                         response = error_response(error)
-                except BACKEND_DOWN as exc:
-                    # Fail fast and say so; the pool reconnects by itself once PostgreSQL is back.
-                    log.warning("backend unavailable: %r", exc)
-                    response = error_response(
-                        Unavailable("The database or storage is unavailable; try again shortly.")
-                    )
                 except web.HTTPException as exc:
                     if in_api and exc.status >= 400 and exc.content_type != "application/json":
                         response = http_error_as_json(exc)

@@ -14,7 +14,6 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from itertools import accumulate
 
-import asyncpg
 from aiohttp import web
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -28,6 +27,7 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, M
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from bot.errors import Unavailable
 from bot.models import KINDS, Created
 from bot.service import ContentService
 from bot.web.keys import SERVICE_KEY
@@ -88,7 +88,7 @@ class Metrics:
                 return
             try:
                 count, size = await self.service.blob_totals()
-            except (asyncpg.PostgresError, OSError, TimeoutError) as exc:
+            except Unavailable as exc:
                 log.warning("could not read the blob totals for /metrics: %s", exc)
                 return
             self.blobs.set(count)

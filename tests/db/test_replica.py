@@ -18,7 +18,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.config import Settings
-from bot.db import queries
+from bot.db import items as items_sql
 from bot.errors import Gone, PasswordRequired
 from bot.models import ItemOptions, Visit
 from bot.runtime import Runtime, open_runtime
@@ -81,7 +81,7 @@ async def test_a_view_limited_item_is_decided_on_the_primary(
             await service.resolve(content_id, visit=Visit())
         with pytest.raises(Gone):
             await service.get(content_id)
-        on_replica = await queries.fetch_item(runtime.db.read_pool, content_id)
+        on_replica = await items_sql.fetch_item(runtime.db.read_pool, content_id)
 
     assert first.content_id == content_id
     assert on_replica is not None and on_replica.views == 0  # the replica never saw the view
@@ -134,7 +134,7 @@ async def test_plain_reads_come_from_the_replica_and_writes_go_to_the_primary(
         # Deleted on the primary, still on the frozen replica: this read went to the replica.
         # (A real replica catches up within its lag; docs/deploy.md says so.)
         still_served = await runtime.service.get(content_id)
-        on_primary = await queries.fetch_item(runtime.db.pool, content_id)
+        on_primary = await items_sql.fetch_item(runtime.db.pool, content_id)
 
     assert still_served.target == "https://example.com/plain"
     assert on_primary is None
@@ -151,7 +151,7 @@ async def test_visits_are_flushed_to_the_primary(
         for _ in range(3):
             await runtime.service.resolve(content_id, visit=Visit(referrer="chat.example"))
         await runtime.service.counter.flush(runtime.db.pool)
-        on_primary = await queries.fetch_item(runtime.db.pool, content_id)
+        on_primary = await items_sql.fetch_item(runtime.db.pool, content_id)
 
     assert on_primary is not None and on_primary.views == 3
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.db import queries
+from bot.db import items as items_sql
 from bot.errors import Blocked, Gone, NotFound, PasswordRequired
 from bot.models import Item, ItemOptions, Visit
 from bot.runtime import open_runtime
@@ -34,7 +34,7 @@ def counting_loader(pool):
 
     async def load(ids):
         calls.append(list(ids))
-        return await queries.fetch_items(pool, ids)
+        return await items_sql.fetch_items(pool, ids)
 
     return load, calls
 
@@ -132,7 +132,7 @@ async def test_a_caller_giving_up_leaves_the_others_waiting_for_the_same_id(runt
     async def slow_load(ids):
         started.set()
         await gate.wait()
-        return await queries.fetch_items(runtime.db.pool, ids)
+        return await items_sql.fetch_items(runtime.db.pool, ids)
 
     cache = ItemCache(slow_load)
     [content_id] = await add_links(runtime.service, 1)
@@ -151,7 +151,7 @@ async def test_load_that_raced_an_invalidation_is_not_kept(runtime) -> None:
     async def slow_load(ids):
         started.set()
         await gate.wait()
-        return await queries.fetch_items(runtime.db.pool, ids)
+        return await items_sql.fetch_items(runtime.db.pool, ids)
 
     cache = ItemCache(slow_load)
     [content_id] = await add_links(runtime.service, 1)
@@ -284,7 +284,7 @@ async def test_item_columns_are_the_item_fields_in_order(runtime) -> None:
     """item_from_row builds an Item positionally: the columns must be its fields, in order."""
     async with runtime.db.pool.acquire() as conn:
         statement = await conn.prepare(
-            f"SELECT {queries.ITEM_COLUMNS} FROM {queries.ITEM_FROM} WHERE FALSE"
+            f"SELECT {items_sql.ITEM_COLUMNS} FROM {items_sql.ITEM_FROM} WHERE FALSE"
         )
         columns = [attribute.name for attribute in statement.get_attributes()]
     assert columns == [field.name for field in fields(Item)]
@@ -297,10 +297,10 @@ async def test_one_batch_reads_every_kind_with_its_own_columns(runtime) -> None:
     image = (await service.add_upload(chunks_of(png_bytes()), filename="p.png")).item
     file = (await service.add_upload(chunks_of(b"\x00\x01" * 100), filename="b.bin")).item
     ids = [link.content_id, paste.content_id, image.content_id, file.content_id, "nosuchid"]
-    found = {item.content_id: item for item in await queries.fetch_items(runtime.db.pool, ids)}
+    found = {item.content_id: item for item in await items_sql.fetch_items(runtime.db.pool, ids)}
     assert set(found) == set(ids[:4])
     for content_id in ids[:4]:
-        assert found[content_id] == await queries.fetch_item(runtime.db.pool, content_id)
+        assert found[content_id] == await items_sql.fetch_item(runtime.db.pool, content_id)
     url = found[link.content_id]
     assert (url.kind, url.target, url.sha256, url.size) == (
         "url",
@@ -325,7 +325,7 @@ async def test_one_batch_reads_every_kind_with_its_own_columns(runtime) -> None:
     assert (blob.kind, blob.filename, blob.size) == ("file", "b.bin", 200)
     assert (blob.language, blob.width, blob.target) == (None, None, None)
     # The enum values are shared, not copied per row.
-    again = await queries.fetch_item(runtime.db.pool, link.content_id)
+    again = await items_sql.fetch_item(runtime.db.pool, link.content_id)
     assert again is not None and again.kind is url.kind and again.visibility is blob.visibility
 
 
@@ -336,7 +336,7 @@ async def test_small_batches_keep_a_generic_plan(runtime) -> None:
     async with runtime.db.pool.acquire() as conn:
         for n in range(12):
             ids = [content_id] + [f"missing{k}" for k in range(n % 3)]
-            assert len(await queries.fetch_items(conn, ids)) == 1
+            assert len(await items_sql.fetch_items(conn, ids)) == 1
         plans = await conn.fetchrow(
             """
             SELECT generic_plans, custom_plans FROM pg_prepared_statements
@@ -401,7 +401,7 @@ async def test_misses_wait_for_a_free_load_and_go_together(runtime) -> None:
         running[1] = max(running)
         try:
             await gate.wait()
-            return await queries.fetch_items(runtime.db.pool, ids)
+            return await items_sql.fetch_items(runtime.db.pool, ids)
         finally:
             running[0] -= 1
 
@@ -430,7 +430,7 @@ async def test_an_id_whose_callers_all_gave_up_is_not_fetched(runtime) -> None:
     async def slow_load(ids):
         calls.append(list(ids))
         await gate.wait()
-        return await queries.fetch_items(runtime.db.pool, ids)
+        return await items_sql.fetch_items(runtime.db.pool, ids)
 
     cache = ItemCache(slow_load, max_loads=1)
     ids = await add_links(runtime.service, 3)
@@ -453,7 +453,7 @@ async def test_a_failed_load_frees_its_slot(runtime) -> None:
     async def flaky_load(ids):
         if failures:
             raise failures.pop()
-        return await queries.fetch_items(runtime.db.pool, ids)
+        return await items_sql.fetch_items(runtime.db.pool, ids)
 
     cache = ItemCache(flaky_load, max_loads=1)
     [content_id] = await add_links(runtime.service, 1)
@@ -485,7 +485,7 @@ async def test_an_entry_costs_little_memory() -> None:
         return list(values.values())
 
     async def load(ids):
-        return [queries.item_from_row(row(int(content_id[1:]))) for content_id in ids]
+        return [items_sql.item_from_row(row(int(content_id[1:]))) for content_id in ids]
 
     cache = ItemCache(load, max_entries=count)
     wanted = [f"k{n:09d}" for n in range(count)]

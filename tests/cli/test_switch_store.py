@@ -15,7 +15,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.cli.storage import ConfigEditError, with_backend
+from bot.cli.switch_store import ConfigEditError, with_backend
 from bot.config import Settings, load_settings
 from bot.models import Created
 from bot.runtime import open_runtime
@@ -228,6 +228,18 @@ async def test_copying_back_to_local_and_the_environment_override_is_pointed_out
     assert {sha: scene.local.path_for(sha).read_bytes() for sha in scene.blobs} == scene.blobs
     assert 'backend = "local"' in scene.config.read_text()
     assert "REFBIN_STORAGE_BACKEND=s3 is set in this environment" in back.out
+
+
+async def test_a_store_that_refuses_is_one_line_and_nothing_is_switched(scene: Scene) -> None:
+    result = await scene.refbin(
+        "storage", "copy", "--to", "s3", REFBIN_STORAGE_S3_BUCKET="no-such-bucket"
+    )
+
+    assert result.status == 1
+    assert result.err.startswith("refbin: S3: "), result.err
+    assert "NoSuchBucket" in result.err and "run again to continue" in result.err
+    assert "Traceback" not in result.err
+    assert scene.config.read_text() == CONFIG
 
 
 # Switching the file: one key changes, every other line stays.

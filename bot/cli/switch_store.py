@@ -1,10 +1,6 @@
-"""`refbin storage copy --to s3|local`: move every blob the database knows to another store,
-verified by sha256, and only then switch the configuration to it.
-
-The database's `blobs` table is the list (not a listing of the store): it is the source of
-truth for what must exist. The copy is resumable and idempotent, because a blob the target
-already holds is skipped; a rerun copies only what is new or was left out.
-"""
+"""`refbin storage copy --to s3|local`: have the content service copy every blob the database
+lists to another store, verified by sha256, report what happened, and only then switch the
+configuration to the new store. (The copy engine itself is storage/copy.py.)"""
 
 from __future__ import annotations
 
@@ -14,22 +10,18 @@ import os
 import re
 import sys
 import tomllib
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from bot.config import Settings
-from bot.db import Database, open_database, queries
 from bot.errors import RefbinError
-from bot.runtime import open_store
+from bot.runtime import open_runtime, open_store
+from bot.service.blobs import StoreCopy
 from bot.units import format_size
-from storage import BlobStore, Stager
-from storage.copy import CopyOutcome, CopyReport, copy_blobs
 
 BACKENDS = ("local", "s3")
-PAGE_SIZE = 1000
 PROGRESS_EVERY = 500
 BACKEND_ENV = "REFBIN_STORAGE_BACKEND"
 
@@ -47,115 +39,8 @@ class CopyRequest:
     switch: bool = True
 
 
-@dataclass(frozen=True)
-class StoreCopy:
-    """The outcome of copying the database's blobs: the counts, and who uses the bad blobs."""
-
-    blobs: int
-    size: int
-    report: CopyReport
-    users: Mapping[str, tuple[str, ...]]  # problem blob -> ids of the items that use it
-
-    @property
-    def losses(self) -> tuple[str, ...]:
-        """Problem blobs some item uses (an unused one is only waiting for the sweep)."""
-        report = self.report
-        problems = (*report.missing_keys, *report.corrupt_keys, *report.failed_keys)
-        return tuple(sha for sha in problems if self.users.get(sha))
-
-
 class ConfigEditError(Exception):
     """The file could not be changed safely; the change is printed instead."""
-
-
-# ---- the copy ---------------------------------------------------------------------------------
-
-
-async def database_blob_keys(
-    db: Database, touched_since: datetime | None = None
-) -> AsyncIterator[str]:
-    """Every blob key in the database (from the primary: a replica may lag), page by page."""
-    after = ""
-    while True:
-        page = await queries.blob_keys_after(db.pool, after, PAGE_SIZE, touched_since)
-        for sha256 in page:
-            yield sha256
-        if len(page) < PAGE_SIZE:
-            return
-        after = page[-1]
-
-
-async def copy_database_blobs(
-    db: Database,
-    source: BlobStore,
-    target: BlobStore,
-    stager: Stager,
-    *,
-    jobs: int = 4,
-    verify_existing: bool = False,
-    err: TextIO | None = None,
-) -> StoreCopy:
-    """Copy every blob of the `blobs` table from source to target, each verified by sha256.
-
-    Blobs written while the copy runs are picked up by a second pass over those touched since
-    it began; blobs missing at first are tried once more at the end (an upload in flight has
-    its row before its bytes).
-    """
-    started = await queries.database_now(db.pool)
-    totals = await queries.blob_totals(db.pool)
-    progress = _Progress(totals["blobs"], err)
-
-    async def keys() -> AsyncIterator[str]:
-        async for sha256 in database_blob_keys(db):
-            yield sha256
-        async for sha256 in database_blob_keys(db, touched_since=started):
-            yield sha256
-
-    options: dict[str, Any] = {"concurrency": jobs, "verify_existing": verify_existing}
-    first = await copy_blobs(source, target, keys(), stager, progress=progress, **options)
-    report = first
-    if first.missing_keys:
-        again = await copy_blobs(source, target, first.missing_keys, stager, **options)
-        report = _after_retry(first, again)
-    problems = [*report.missing_keys, *report.corrupt_keys, *report.failed_keys]
-    users: dict[str, list[str]] = {}
-    if problems:
-        for row in await queries.items_using_blobs(db.pool, problems):
-            users.setdefault(row["sha256"], []).append(row["content_id"])
-    return StoreCopy(
-        blobs=totals["blobs"],
-        size=totals["bytes"],
-        report=report,
-        users={sha: tuple(ids) for sha, ids in users.items()},
-    )
-
-
-def _after_retry(first: CopyReport, again: CopyReport) -> CopyReport:
-    """The first run's report with its missing blobs replaced by what the retry found."""
-    return CopyReport(
-        copied=first.copied + again.copied,
-        skipped=first.skipped + again.skipped,
-        corrupt=first.corrupt + again.corrupt,
-        missing=again.missing,
-        corrupt_keys=tuple(sorted((*first.corrupt_keys, *again.corrupt_keys))),
-        missing_keys=again.missing_keys,
-        failed=first.failed + again.failed,
-        failed_keys=tuple(sorted((*first.failed_keys, *again.failed_keys))),
-    )
-
-
-class _Progress:
-    """A line on stderr every PROGRESS_EVERY blobs, so a long copy shows it is moving."""
-
-    def __init__(self, total: int, err: TextIO | None) -> None:
-        self.total = total
-        self.done = 0
-        self.err = err
-
-    def __call__(self, sha256: str, outcome: CopyOutcome) -> None:
-        self.done += 1
-        if self.err is not None and self.done % PROGRESS_EVERY == 0:
-            print(f"… {self.done:,} of {self.total:,} blobs", file=self.err, flush=True)
 
 
 # ---- the configuration change -----------------------------------------------------------------
@@ -272,26 +157,23 @@ async def run_copy(
         flush=True,
     )
     async with contextlib.AsyncExitStack() as stack:
-        db = await stack.enter_async_context(open_database(settings.database))
-        with _store_errors():
-            try:
-                source, _ = await stack.enter_async_context(
-                    open_store(settings_for_backend(settings, request.source))
-                )
-                target, stager = await stack.enter_async_context(
-                    open_store(settings_for_backend(settings, request.target))
-                )
-            except ValueError as exc:  # S3Settings: no bucket, half a key pair, tiny parts
-                raise RefbinError(f"storage.s3: {exc}") from None
-            result = await copy_database_blobs(
-                db,
-                source,
-                target,
-                stager,
-                jobs=request.jobs,
-                verify_existing=request.verify_existing,
-                err=err,
+        try:
+            # The runtime's store is the source; the target is opened beside it.
+            runtime = await stack.enter_async_context(
+                open_runtime(settings_for_backend(settings, request.source))
             )
+            target, stager = await stack.enter_async_context(
+                open_store(settings_for_backend(settings, request.target))
+            )
+        except ValueError as exc:  # S3Settings: no bucket, half a key pair, tiny parts
+            raise RefbinError(f"storage.s3: {exc}") from None
+        result = await runtime.service.copy_blobs_to(
+            target,
+            stager,
+            jobs=request.jobs,
+            verify_existing=request.verify_existing,
+            progress=_progress_printer(err),
+        )
     print_report(result, request, out)
     losses = result.losses
     if losses and not request.accept_losses:
@@ -310,20 +192,14 @@ async def run_copy(
     return 0
 
 
-@contextlib.contextmanager
-def _store_errors() -> Iterator[None]:
-    """An S3 refusal (no such bucket, bad keys, unreachable) as one line, not a traceback.
+def _progress_printer(err: TextIO) -> Callable[[int, int], None]:
+    """A line on stderr every PROGRESS_EVERY blobs, so a long copy shows it is moving."""
 
-    What was copied stays copied; the message says so, since a rerun continues from there.
-    """
-    from botocore.exceptions import BotoCoreError, ClientError
+    def progress(done: int, total: int) -> None:
+        if done % PROGRESS_EVERY == 0:
+            print(f"… {done:,} of {total:,} blobs", file=err, flush=True)
 
-    try:
-        yield
-    except (ClientError, BotoCoreError) as exc:
-        raise RefbinError(
-            f"S3: {exc} (what was copied so far stays copied; run again to continue)"
-        ) from None
+    return progress
 
 
 def print_report(result: StoreCopy, request: CopyRequest, out: TextIO) -> None:

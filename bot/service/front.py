@@ -1,0 +1,315 @@
+"""ContentService: the front every front end calls. It wires the parts and hands each call to
+the one that does the work: recording.py, uploads.py, reading.py, removing.py, owners.py,
+guilds.py, reminders.py and blobs.py."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import AsyncIterable, AsyncIterator
+from datetime import datetime, timedelta
+from functools import partial
+
+from bot.config import Settings
+from bot.db import Database, instance
+from bot.db import items as items_sql
+from bot.models import Created, Item, ItemOptions, Page, Stats, SweepReport, Visit
+from bot.service import blobs, guilds, reminders
+from bot.service.blobs import Progress, StoreCopy
+from bot.service.cache import ItemCache
+from bot.service.core import Core
+from bot.service.counting import VisitCounter
+from bot.service.guilds import GuildSettings
+from bot.service.ids import SHORT_LENGTH
+from bot.service.images import ImageWorker
+from bot.service.owners import Owners
+from bot.service.ratelimit import RateLimiter
+from bot.service.reading import Reading
+from bot.service.recording import DEFAULT_OPTIONS, Recording
+from bot.service.reminders import REMINDER_WINDOW, Reminder
+from bot.service.removing import Removing
+from bot.service.uploads import Uploads
+from storage import BlobStore, Stager
+
+
+class ContentService:
+    """Adds, resolves, deletes and sweeps items. Knows nothing of HTTP or Discord."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        store: BlobStore,
+        stager: Stager,
+        secret: bytes,
+        counter: VisitCounter | None = None,
+        id_length: int = SHORT_LENGTH,
+        blob_grace: timedelta = timedelta(hours=1),
+    ) -> None:
+        self._secret = secret
+        self.db = db
+        self.store = store
+        self.stager = stager
+        self.counter = counter or VisitCounter()
+        self.images = ImageWorker()
+        self.cache = ItemCache(partial(items_sql.fetch_items, db.read_pool))
+        limits = settings.limits
+        self.rate_limiter = RateLimiter(
+            {"create": limits.rate_create, "read": limits.rate_read, "delete": limits.rate_delete}
+        )
+        self.core = Core(
+            settings=settings,
+            db=db,
+            store=store,
+            stager=stager,
+            cache=self.cache,
+            counter=self.counter,
+            images=self.images,
+        )
+        self.recording = Recording(self.core, secret, id_length)
+        self.uploads = Uploads(self.core, self.recording)
+        self.reading = Reading(self.core)
+        self.removing = Removing(self.core, blob_grace)
+        self.owners = Owners(db)
+
+    # The settings live in the core, where every part reads them; replacing them here (tests
+    # do) changes them for all.
+    @property
+    def settings(self) -> Settings:
+        return self.core.settings
+
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        self.core.settings = settings
+
+    @property
+    def id_length(self) -> int:
+        """How many characters a new id starts with (one more on each collision)."""
+        return self.recording.id_length
+
+    @id_length.setter
+    def id_length(self, length: int) -> None:
+        self.recording.id_length = length
+
+    @property
+    def blob_grace(self) -> timedelta:
+        """How long the sweep keeps a blob no item uses (an upload in flight may want it)."""
+        return self.removing.blob_grace
+
+    @blob_grace.setter
+    def blob_grace(self, grace: timedelta) -> None:
+        self.removing.blob_grace = grace
+
+    async def ping(self) -> None:
+        """Raise unless the primary database answers (the health check)."""
+        await instance.ping(self.db.pool)
+
+    def check_rate(self, bucket: str, client: str) -> None:
+        """Count one `create`, `read` or `delete` for a client (an IP or an owner), or raise
+        RateLimited."""
+        self.rate_limiter.check(bucket, client)
+
+    def url_for(self, content_id: str) -> str:
+        return self.core.url_for(content_id)
+
+    @property
+    def own_hosts(self) -> tuple[str, ...]:
+        return self.core.own_hosts
+
+    def derive_key(self, purpose: str) -> bytes:
+        """A key for one purpose (e.g. signing unlock cookies), derived from the instance secret."""
+        return hmac.new(self._secret, b"refbin/" + purpose.encode(), hashlib.sha256).digest()
+
+    # ---- adding: recording.py, uploads.py -------------------------------------------------
+
+    async def add_link(
+        self, url: str, *, alias: str | None = None, options: ItemOptions = DEFAULT_OPTIONS
+    ) -> Created:
+        """Shorten an http(s) link, optionally under a custom alias."""
+        return await self.recording.add_link(url, alias=alias, options=options)
+
+    async def add_paste(
+        self,
+        text: str,
+        *,
+        language: str | None = None,
+        filename: str | None = None,
+        options: ItemOptions = DEFAULT_OPTIONS,
+    ) -> Created:
+        """Store a paste of UTF-8 text; the language comes from the hint, the name or a guess."""
+        return await self.uploads.add_paste(
+            text, language=language, filename=filename, options=options
+        )
+
+    async def add_upload(
+        self,
+        chunks: AsyncIterable[bytes],
+        *,
+        filename: str | None = None,
+        options: ItemOptions = DEFAULT_OPTIONS,
+        max_size: int | None = None,
+    ) -> Created:
+        """Store a streamed file; images (known by their bytes) get dimensions and a thumbnail."""
+        return await self.uploads.add_upload(
+            chunks, filename=filename, options=options, max_size=max_size
+        )
+
+    # ---- reading: reading.py --------------------------------------------------------------
+
+    async def get(self, content_id: str, *, cached: bool = False) -> Item:
+        """The item, without counting a view; NotFound or Gone (see Reading.get)."""
+        return await self.reading.get(content_id, cached=cached)
+
+    async def resolve(
+        self,
+        content_id: str,
+        *,
+        visit: Visit | None = None,
+        password: str | None = None,
+        unlocked: bool = False,
+    ) -> Item:
+        """The item for a visitor: checks the password and counts the visit (see
+        Reading.resolve). `unlocked`: the caller proved the password earlier."""
+        return await self.reading.resolve(
+            content_id, visit=visit, password=password, unlocked=unlocked
+        )
+
+    async def check_password(self, content_id: str, password: str | None) -> None:
+        """PasswordRequired unless `password` opens the item."""
+        await self.reading.check_password(content_id, password)
+
+    def open_blob(
+        self, sha256: str, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        """The bytes of a blob, [start, end); FileNotFoundError when the store lacks it."""
+        return self.reading.open_blob(sha256, start, end)
+
+    async def read_text(self, item: Item) -> str:
+        """The whole text of a paste (bounded by the paste limit)."""
+        return await self.reading.read_text(item)
+
+    async def list_owned(
+        self, owner_id: int, *, kind: str | None = None, cursor: str | None = None, limit: int = 20
+    ) -> Page:
+        """An owner's items, newest first, a page at a time (keyset pagination)."""
+        return await self.reading.list_owned(owner_id, kind=kind, cursor=cursor, limit=limit)
+
+    async def stats(self, content_id: str, *, owner_id: int | None, days: int = 30) -> Stats:
+        """Visits per day and top referrers, for the item's owner only (NotFound otherwise)."""
+        return await self.reading.stats(content_id, owner_id=owner_id, days=days)
+
+    # ---- removing and extending: removing.py ----------------------------------------------
+
+    async def delete(
+        self,
+        content_id: str,
+        *,
+        owner_id: int | None = None,
+        delete_token: str | None = None,
+        moderated_guild_id: int | None = None,
+        admin: bool = False,
+    ) -> None:
+        """Delete an item as its owner, with its delete token, as a moderator of its guild, or
+        as the operator; every refusal is the same NotFound."""
+        await self.removing.delete(
+            content_id,
+            owner_id=owner_id,
+            delete_token=delete_token,
+            moderated_guild_id=moderated_guild_id,
+            admin=admin,
+        )
+
+    async def may_delete(
+        self, content_id: str, *, owner_id: int | None, moderated_guild_id: int | None = None
+    ) -> bool:
+        """Whether delete() with these rights would succeed (to ask before confirming)."""
+        return await self.removing.may_delete(
+            content_id, owner_id=owner_id, moderated_guild_id=moderated_guild_id
+        )
+
+    async def block(self, content_id: str, reason: str | None) -> None:
+        """Block an item for everyone (HTTP 451), or unblock it with reason None."""
+        await self.removing.block(content_id, reason)
+
+    async def extend(self, content_id: str, *, owner_id: int, by: timedelta) -> Item:
+        """Push a live item's expiry back by `by`, as its owner (NotFound for anyone else)."""
+        return await self.removing.extend(content_id, owner_id=owner_id, by=by)
+
+    async def sweep(self, batch: int = 500) -> SweepReport:
+        """Remove expired and used-up items, blobs no item uses, and stale temporary files."""
+        return await self.removing.sweep(batch)
+
+    # ---- owners and tokens: owners.py -----------------------------------------------------
+
+    async def owner_for_discord_user(self, user_id: int, name: str) -> int:
+        """The owner id of a Discord user, made on first use."""
+        return await self.owners.owner_for_discord_user(user_id, name)
+
+    async def create_api_token(self, name: str) -> str:
+        """A new API token for a new owner called `name`; the token is shown only now."""
+        return await self.owners.create_api_token(name)
+
+    async def revoke_api_token(self, name: str) -> int:
+        """Revoke every live token with this name; how many were revoked."""
+        return await self.owners.revoke_api_token(name)
+
+    async def owner_for_api_token(self, token: str) -> int | None:
+        """The owner a bearer token stands for, or None."""
+        return await self.owners.owner_for_api_token(token)
+
+    def is_known_token(self, token: str) -> bool:
+        """Whether this process has seen the token open an owner (see Owners.is_known_token)."""
+        return self.owners.is_known_token(token)
+
+    # ---- Discord servers and expiry reminders: guilds.py, reminders.py --------------------
+
+    async def guild_settings(self, guild_id: int) -> GuildSettings:
+        """A server's settings (the defaults until a manager changes one)."""
+        return await guilds.load_guild_settings(self.db, guild_id)
+
+    async def save_guild_settings(self, settings: GuildSettings) -> GuildSettings:
+        """Check a server's settings against the instance's limits and store them."""
+        return await guilds.save_guild_settings(self.db, settings, self.settings.limits)
+
+    async def set_reminders(self, owner_id: int, enabled: bool) -> None:
+        """Turn an owner's expiry reminders on or off."""
+        await reminders.set_reminders(self.db, owner_id, enabled)
+
+    async def claim_due_reminders(
+        self, now: datetime, *, window: timedelta = REMINDER_WINDOW, limit: int = 100
+    ) -> list[Reminder]:
+        """Reminders for items expiring within `window` after `now`, each claimed (marked
+        sent) before it is returned, so no other process or later round returns it again."""
+        return await reminders.claim_due_reminders(self.db, now, window, limit)
+
+    async def release_reminder(self, content_id: str) -> None:
+        """A claimed reminder could not be sent for now: make it due again."""
+        await reminders.release_reminder(self.db, content_id)
+
+    # ---- the blobs as a whole: blobs.py ---------------------------------------------------
+
+    async def blob_totals(self) -> tuple[int, int]:
+        """How many blobs are stored, and their total size in bytes (each blob once)."""
+        return await blobs.blob_totals(self.db)
+
+    async def copy_blobs_to(
+        self,
+        target: BlobStore,
+        stager: Stager,
+        *,
+        jobs: int = 4,
+        verify_existing: bool = False,
+        progress: Progress | None = None,
+    ) -> StoreCopy:
+        """Copy every blob the database lists from this service's store to `target` (staged
+        by `stager`), verified by sha256; who uses the blobs that could not be copied."""
+        return await blobs.copy_every_blob(
+            self.db,
+            self.store,
+            target,
+            stager,
+            jobs=jobs,
+            verify_existing=verify_existing,
+            progress=progress,
+        )
