@@ -58,6 +58,7 @@ def _url(value: object) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"expected an http(s) URL with a host, got {value!r}")
+    parts.port  # noqa: B018 - reading it refuses a port past 65535 (ValueError)
     return value.rstrip("/")
 
 
