@@ -34,17 +34,12 @@ def parse_duration(text: str) -> timedelta:
         seconds += count * _DURATION_UNITS[match.group(2).lower()]
         position = match.end()
     if position != len(cleaned):
-        raise ValueError(f"not a duration: {_shown(text)} (use e.g. 30m, 1h, 7d, 2w)")
+        raise ValueError(f"not a duration: {text!r} (use e.g. 30m, 1h, 7d, 2w)")
     if seconds > _MAX_DURATION_SECONDS:
-        raise ValueError(f"duration too long: {_shown(text)} (at most {MAX_DURATION_YEARS}y)")
+        raise ValueError(f"duration too long: {text!r} (at most {MAX_DURATION_YEARS}y)")
     if seconds <= 0:
-        raise ValueError(f"duration must be positive: {_shown(text)}")
+        raise ValueError(f"duration must be positive: {text!r}")
     return timedelta(seconds=seconds)
-
-
-def _shown(text: str) -> str:
-    """The text as typed, cut short enough for a one-line message."""
-    return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
 def format_duration(delta: timedelta) -> str:
@@ -64,10 +59,10 @@ def parse_size(text: str | int) -> int:
     else:
         match = _SIZE.match(text)
         if not match:
-            raise ValueError(f"not a size: {_shown(text)} (use e.g. 512KiB, 100MiB, 1GiB)")
+            raise ValueError(f"not a size: {text!r} (use e.g. 512KiB, 100MiB, 1GiB)")
         number, unit = match.groups()
         if len(number) > 40:  # far past the limit; spare Fraction thousands of digits
-            raise ValueError(f"size too large: {_shown(text)} (at most 8 EiB)")
+            raise ValueError(f"size too large: {text!r} (at most 8 EiB)")
         unit = unit.lower()
         binary = "i" in unit
         prefix = unit.rstrip("b").rstrip("i")
@@ -76,7 +71,7 @@ def parse_size(text: str | int) -> int:
     if value < 0:
         raise ValueError("size must not be negative")
     if value > MAX_SIZE:
-        raise ValueError(f"size too large: {_shown(str(text))} (at most 8 EiB)")
+        raise ValueError(f"size too large: {text!r} (at most 8 EiB)")
     return value
 
 

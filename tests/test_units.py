@@ -35,9 +35,9 @@ def test_durations_people_type(text: str, expected: timedelta) -> None:
     ],
 )
 def test_a_duration_too_long_for_a_date_is_a_value_error_naming_the_limit(text: str) -> None:
-    with pytest.raises(ValueError, match=r"duration too long: .* \(at most 1000y\)") as caught:
+    with pytest.raises(ValueError) as caught:
         parse_duration(text)
-    assert len(str(caught.value)) < 100
+    assert str(caught.value) == f"duration too long: {text!r} (at most 1000y)"
     # The longest duration accepted can still be added to now, as every caller does.
     assert datetime.now(UTC) + parse_duration("1000y") > datetime.now(UTC)
 

@@ -23,6 +23,16 @@ from bot.units import parse_duration
 
 log = logging.getLogger("refbin")
 
+CONFIG_HELP = "a TOML file (default: $REFBIN_CONFIG, else ./config.toml when present)"
+ID_HELP = "the item's short id, e.g. aB3dE9x"
+
+# Every command takes --config too, before or after its name. SUPPRESS: a command given no
+# --config leaves the one given before the command's name in place.
+_COMMON = argparse.ArgumentParser(add_help=False)
+_COMMON.add_argument(
+    "--config", type=Path, metavar="PATH", default=argparse.SUPPRESS, help=CONFIG_HELP
+)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -100,17 +110,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-switch", action="store_true", help="copy and verify only; change no configuration"
     )
     return parser
-
-
-CONFIG_HELP = "a TOML file (default: $REFBIN_CONFIG, else ./config.toml when present)"
-ID_HELP = "the item's short id, e.g. aB3dE9x"
-
-# Every command takes --config too, before or after its name. SUPPRESS: a command given no
-# --config leaves the one given before the command's name in place.
-_COMMON = argparse.ArgumentParser(add_help=False)
-_COMMON.add_argument(
-    "--config", type=Path, metavar="PATH", default=argparse.SUPPRESS, help=CONFIG_HELP
-)
 
 
 def _command(
