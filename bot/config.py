@@ -6,10 +6,10 @@ Loaded by `load_settings` and passed down; never read at import time.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import ipaddress
 import os
 import tomllib
-import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,8 +19,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.units import parse_duration, parse_size
+from storage.s3_settings import S3Settings
 
 ENV_PREFIX = "REFBIN"
+# REFBIN_* variables that are not settings, yet not mistakes either: refbin reads the first
+# three itself (the config file's path, the log level, the failpoints of the crash tests), and
+# docs/api.md has API clients export REFBIN_TOKEN in the same shell. Any other unknown REFBIN_*
+# variable stops start-up, as an unknown key in the file does.
+PROCESS_VARIABLES = frozenset(
+    {"REFBIN_CONFIG", "REFBIN_LOG_LEVEL", "REFBIN_FAILPOINTS", "REFBIN_TOKEN"}
+)
+MAX_BIGINT = 2**63 - 1
 
 
 class ConfigError(Exception):
@@ -49,6 +58,7 @@ def _url(value: object) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"expected an http(s) URL with a host, got {value!r}")
+    parts.port  # noqa: B018 - reading it refuses a port past 65535 (ValueError)
     return value.rstrip("/")
 
 
@@ -70,15 +80,26 @@ def _parse(parser: Callable[[object], object]) -> dict[str, Any]:
     return {"parse": parser}
 
 
+def _bounds(low: int, high: int = MAX_BIGINT) -> dict[str, Any]:
+    """An integer setting's range (the default is 0 to PostgreSQL's bigint)."""
+    return {"min": low, "max": high}
+
+
+# Fields of classes that live below bot/ (storage's S3Settings) name their unit in metadata.
+_UNIT_PARSERS: dict[str, Callable[[object], object]] = {"size": _size, "duration": _duration}
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     host: str = "127.0.0.1"
-    port: int = 8080
+    # Port 0 would listen wherever the system chose, while short links said :0.
+    port: int = field(default=8080, metadata=_bounds(1, 65535))
     public_url: str = field(default="", metadata=_parse(_url))  # default: http://host:port
     content_url: str = field(default="", metadata=_parse(_url))  # a separate origin for raw bytes
     trusted_proxies: tuple[str, ...] = field(default=(), metadata=_parse(_networks))
     anonymous_uploads: bool = True
-    read_timeout: int = 30  # seconds an upload may stall before it is dropped with 408
+    # Seconds an upload may stall before it is dropped with 408; 0 would refuse every form.
+    read_timeout: int = field(default=30, metadata=_bounds(1))
 
     @property
     def base_url(self) -> str:
@@ -92,34 +113,31 @@ class DatabaseSettings:
     read_url: str = ""  # optional read replica for read-only queries
     data_dir: Path = Path("data")
     pool_min: int = 1
-    pool_max: int = 10
+    pool_max: int = field(default=10, metadata=_bounds(1))
 
-
-@dataclass(frozen=True)
-class S3Config:
-    bucket: str = ""
-    region: str = "us-east-1"
-    endpoint_url: str = ""
-    access_key_id: str = ""
-    secret_access_key: str = ""
-    path_style: bool = False
-    prefix: str = "blobs/"
-    part_size: int = field(default=16 * 1024 * 1024, metadata=_parse(_size))
-    redirect_downloads: bool = False
-    presign_seconds: int = 3600
+    def __post_init__(self) -> None:
+        if self.pool_min > self.pool_max:
+            raise ValueError(
+                f"database.pool_min ({self.pool_min}) must not exceed "
+                f"database.pool_max ({self.pool_max})"
+            )
 
 
 @dataclass(frozen=True)
 class StorageSettings:
     backend: str = field(default="local", metadata={"choices": ("local", "s3")})
     path: Path = Path("")  # default: <data_dir>/blobs
-    s3: S3Config = S3Config()
+    s3: S3Settings = S3Settings()
+
+    def __post_init__(self) -> None:
+        if self.backend == "s3" and not self.s3.bucket:
+            raise ValueError("storage.backend is s3, so storage.s3.bucket must be set")
 
 
 @dataclass(frozen=True)
 class DiscordSettings:
     token: str = ""
-    dev_guild: int = 0
+    dev_guild: int = 0  # a Discord id: at most PostgreSQL's bigint, like every size
     reminders: bool = True
     auto_paste: bool = False  # needs the privileged Message Content intent
     shard_count: int = 0  # 0: one gateway connection; N: AutoShardedBot with N shards
@@ -174,47 +192,130 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
                 data = tomllib.load(handle)
         except FileNotFoundError:
             raise ConfigError(f"{path}: no such file") from None
-        except tomllib.TOMLDecodeError as exc:
+        except IsADirectoryError:
+            raise ConfigError(f"{path}: is a folder, not a TOML file") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    settings = _build(Settings, data, source, prefix="")
-    settings = _apply_environment(settings, environ)
+    values = _file_values(data, source, ())
+    from_environment = _environment_values(environ)
+    values.update(from_environment)
+    # Checks between keys (a pool's bounds, the s3 backend's bucket) see the file and the
+    # environment together, so they run once, after both.
+    try:
+        settings = _assemble(Settings, values, ())
+    except (ValueError, TypeError) as exc:
+        origins = [source] if path is not None else []
+        origins += ["environment"] if from_environment else []
+        raise ConfigError(f"{' + '.join(origins) or source}: {exc}") from None
     return dataclasses.replace(settings, source=source)
 
 
-def _build(cls: type, data: Mapping[str, Any], source: str, prefix: str) -> Any:
-    known = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
-    values: dict[str, Any] = {}
-    for key, raw in data.items():
-        name = f"{prefix}{key}"
-        if key not in known:
-            raise ConfigError(f"{source}: unknown key {name!r}")
-        values[key] = _convert(known[key], raw, source, name)
-    return cls(**values)
+Key = tuple[str, ...]
 
 
-def _convert(spec: dataclasses.Field[Any], raw: Any, source: str, name: str) -> Any:
-    hint = _hint(spec)
-    try:
-        if dataclasses.is_dataclass(hint):
+@dataclass(frozen=True)
+class _Setting:
+    """One leaf setting: where it sits, its type, and the field that declares its rules."""
+
+    key: Key
+    hint: Any
+    spec: dataclasses.Field[Any]
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.key)
+
+    @property
+    def env_name(self) -> str:
+        return "_".join((ENV_PREFIX, *self.key)).upper()
+
+
+def _file_values(data: Mapping[str, Any], source: str, prefix: Key) -> dict[Key, Any]:
+    """The converted leaf values a TOML table gives, by key; unknown keys are refused."""
+    values: dict[Key, Any] = {}
+    for name, raw in data.items():
+        key = (*prefix, name)
+        dotted = ".".join(key)
+        if key not in _SETTINGS and key not in _TABLES:
+            raise ConfigError(f"{source}: unknown key {dotted!r}")
+        if key in _TABLES:
             if not isinstance(raw, dict):
-                raise ValueError("expected a table")
-            return _build(hint, raw, source, prefix=f"{name}.")
-        if "parse" in spec.metadata:
-            return spec.metadata["parse"](raw)
-        value = _coerce(hint, raw)
-        choices = spec.metadata.get("choices")
+                raise ConfigError(f"{source}: {dotted}: expected a table")
+            values.update(_file_values(raw, source, key))
+        else:
+            values[key] = _convert(_SETTINGS[key], raw, f"{source}: {dotted}")
+    return values
+
+
+def _environment_values(environ: Mapping[str, str]) -> dict[Key, Any]:
+    """The converted values of REFBIN_<SECTION>_<KEY> variables; unknown REFBIN_* are refused."""
+    unknown = sorted(
+        name
+        for name in environ
+        if name.startswith(f"{ENV_PREFIX}_")
+        and name not in _BY_ENV_NAME
+        and name not in PROCESS_VARIABLES
+    )
+    if unknown:
+        raise ConfigError(f"environment: unknown {_naming(unknown)}")
+    values: dict[Key, Any] = {}
+    for env_name, setting in _BY_ENV_NAME.items():
+        if env_name in environ:
+            raw = _from_text(setting, environ[env_name], env_name)
+            values[setting.key] = _convert(setting, raw, f"environment: {env_name}")
+    return values
+
+
+def _naming(unknown: list[str]) -> str:
+    """`variable REFBIN_X (did you mean REFBIN_Y?)`, or `variables REFBIN_X, REFBIN_Z`."""
+    if len(unknown) > 1:
+        return "variables " + ", ".join(unknown)
+    guess = difflib.get_close_matches(unknown[0], [*_BY_ENV_NAME, *PROCESS_VARIABLES], n=1)
+    return f"variable {unknown[0]}" + (f" (did you mean {guess[0]}?)" if guess else "")
+
+
+def _from_text(setting: _Setting, text: str, env_name: str) -> Any:
+    """An environment variable's text as the value a TOML file would hold."""
+    if setting.hint is bool:
+        lowered = text.strip().lower()
+        if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+            raise ConfigError(f"environment: {env_name}: expected true or false")
+        return lowered in ("1", "true", "yes", "on")
+    if setting.hint is int and _parser(setting) is None:
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(f"environment: {env_name}: expected an integer") from None
+    if setting.hint == tuple[str, ...]:
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return text
+
+
+def _convert(setting: _Setting, raw: Any, where: str) -> Any:
+    """A raw TOML value as the setting's type, checked; ConfigError naming `where` otherwise."""
+    try:
+        parser = _parser(setting)
+        if parser is not None:
+            return parser(raw)
+        value = _coerce(setting.hint, raw)
+        if isinstance(value, int) and not isinstance(value, bool):
+            low = setting.spec.metadata.get("min", 0)
+            high = setting.spec.metadata.get("max", MAX_BIGINT)
+            if not low <= value <= high:
+                if low == 0 and value < 0:
+                    raise ValueError(f"must not be negative, got {value}")
+                raise ValueError(f"must be {low} to {high}, got {value}")
+        choices = setting.spec.metadata.get("choices")
         if choices and value not in choices:
             raise ValueError(f"expected one of {', '.join(choices)}, got {value!r}")
         return value
-    except ConfigError:
-        raise
     except (ValueError, TypeError) as exc:
-        raise ConfigError(f"{source}: {name}: {exc}") from None
+        raise ConfigError(f"{where}: {exc}") from None
 
 
-def _hint(spec: dataclasses.Field[Any]) -> Any:
-    owner_hints = typing.get_type_hints(_FIELD_OWNERS[id(spec)])
-    return owner_hints[spec.name]
+def _parser(setting: _Setting) -> Callable[[object], object] | None:
+    metadata = setting.spec.metadata
+    return metadata.get("parse") or _UNIT_PARSERS.get(metadata.get("unit", ""))
 
 
 def _coerce(hint: Any, raw: Any) -> Any:
@@ -225,70 +326,48 @@ def _coerce(hint: Any, raw: Any) -> Any:
     if hint is int:
         if isinstance(raw, bool) or not isinstance(raw, int):
             raise ValueError(f"expected an integer, got {raw!r}")
-        if raw < 0:
-            raise ValueError(f"must not be negative, got {raw}")
         return raw
     if hint is str:
         if not isinstance(raw, str):
             raise ValueError(f"expected a string, got {raw!r}")
         return raw
+    if hint == str | None:  # TOML has no null: "" is None
+        if not isinstance(raw, str):
+            raise ValueError(f"expected a string, got {raw!r}")
+        return raw or None
     if hint is Path:
         if not isinstance(raw, str):
             raise ValueError(f"expected a path string, got {raw!r}")
         return Path(raw).expanduser()
-    if isinstance(hint, types.UnionType):
-        raise TypeError(f"no parser for {hint}")
     raise TypeError(f"unsupported setting type {hint}")
 
 
-def _apply_environment(settings: Settings, environ: Mapping[str, str]) -> Settings:
-    """Override settings from REFBIN_SECTION_KEY (and REFBIN_STORAGE_S3_KEY) variables."""
-    overrides: dict[str, Any] = {}
-    for env_name, (path, spec) in _ENV_NAMES.items():
-        if env_name not in environ:
-            continue
-        raw_text = environ[env_name]
-        hint = _hint(spec)
-        raw: Any = raw_text
-        if hint is bool:
-            lowered = raw_text.strip().lower()
-            if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-                raise ConfigError(f"environment: {env_name}: expected true or false")
-            raw = lowered in ("1", "true", "yes", "on")
-        elif hint is int and "parse" not in spec.metadata:
-            try:
-                raw = int(raw_text)
-            except ValueError:
-                raise ConfigError(f"environment: {env_name}: expected an integer") from None
-        elif hint == tuple[str, ...]:
-            raw = [item.strip() for item in raw_text.split(",") if item.strip()]
-        overrides[path] = _convert(spec, raw, "environment", env_name)
-    for path, value in overrides.items():
-        settings = _replace_path(settings, path.split("."), value)
-    return settings
+def _assemble(cls: type, values: Mapping[Key, Any], prefix: Key) -> Any:
+    """An instance of `cls` from the values under `prefix`, its defaults for the rest."""
+    given: dict[str, Any] = {}
+    for spec in dataclasses.fields(cls):
+        key = (*prefix, spec.name)
+        if key in _TABLES:
+            given[spec.name] = _assemble(_TABLES[key], values, key)
+        elif key in values:
+            given[spec.name] = values[key]
+    return cls(**given)
 
 
-def _replace_path(obj: Any, path: list[str], value: Any) -> Any:
-    if len(path) == 1:
-        return dataclasses.replace(obj, **{path[0]: value})
-    child = getattr(obj, path[0])
-    return dataclasses.replace(obj, **{path[0]: _replace_path(child, path[1:], value)})
-
-
-def _index(cls: type, path: str, env: str) -> None:
+def _index(cls: type, prefix: Key) -> None:
+    hints = typing.get_type_hints(cls)
     for spec in dataclasses.fields(cls):
         if spec.name == "source":
             continue
-        _FIELD_OWNERS[id(spec)] = cls
-        hint = typing.get_type_hints(cls)[spec.name]
-        dotted = f"{path}{spec.name}"
-        env_name = f"{env}_{spec.name.upper()}"
-        if dataclasses.is_dataclass(hint):
-            _index(hint, f"{dotted}.", env_name)
+        key = (*prefix, spec.name)
+        if dataclasses.is_dataclass(hints[spec.name]):
+            _TABLES[key] = hints[spec.name]
+            _index(hints[spec.name], key)
         else:
-            _ENV_NAMES[env_name] = (dotted, spec)
+            _SETTINGS[key] = _Setting(key=key, hint=hints[spec.name], spec=spec)
 
 
-_FIELD_OWNERS: dict[int, type] = {}
-_ENV_NAMES: dict[str, tuple[str, dataclasses.Field[Any]]] = {}
-_index(Settings, "", ENV_PREFIX)
+_TABLES: dict[Key, type] = {}
+_SETTINGS: dict[Key, _Setting] = {}
+_index(Settings, ())
+_BY_ENV_NAME = {setting.env_name: setting for setting in _SETTINGS.values()}

@@ -51,23 +51,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
 async def open_store(settings: Settings) -> AsyncIterator[tuple[BlobStore, Stager]]:
     """The configured blob store and the stager whose temporary files it commits."""
     if settings.storage.backend == "s3":
-        from storage.s3 import S3BlobStore, S3Settings
+        from storage.s3 import S3BlobStore
 
-        s3 = settings.storage.s3
-        store: BlobStore = await S3BlobStore.connect(
-            S3Settings(
-                bucket=s3.bucket,
-                region=s3.region,
-                endpoint_url=s3.endpoint_url or None,
-                access_key_id=s3.access_key_id or None,
-                secret_access_key=s3.secret_access_key or None,
-                path_style=s3.path_style,
-                prefix=s3.prefix,
-                part_size=s3.part_size,
-                redirect_downloads=s3.redirect_downloads,
-                presign_seconds=s3.presign_seconds,
-            )
-        )
+        store: BlobStore = await S3BlobStore.connect(settings.storage.s3)
         stager = Stager(settings.data_dir / "tmp")
     else:
         local = LocalBlobStore(settings.blob_path)

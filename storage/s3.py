@@ -9,7 +9,6 @@ import hashlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -18,14 +17,12 @@ from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 
 from storage.base import BlobStore, StagedBlob, StorageFull, content_disposition, is_sha256
+from storage.s3_settings import MiB as MiB  # re-exported: the store's users size parts in MiB
+from storage.s3_settings import S3Settings
 
 log = logging.getLogger(__name__)
 
-MiB = 1024 * 1024
-MIN_PART_SIZE = 5 * MiB  # S3's floor for every part but the last
-MAX_PART_SIZE = 5 * 1024 * MiB
 MAX_PARTS = 10_000
-MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # SigV4 presigned URLs live at most a week
 READ_CHUNK = 256 * 1024
 # A download streamed through refbin holds one connection for as long as its client reads:
 # botocore's default of 10 would queue the eleventh concurrent download behind the others.
@@ -44,37 +41,6 @@ _FULL_CODES = frozenset(
     }
 )
 _MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
-
-
-@dataclass(frozen=True)
-class S3Settings:
-    """Where the bucket is and how to reach it; no keys means botocore's usual credential chain."""
-
-    bucket: str
-    region: str = "us-east-1"
-    endpoint_url: str | None = None
-    access_key_id: str | None = None
-    secret_access_key: str | None = field(default=None, repr=False)
-    path_style: bool = False
-    prefix: str = "blobs/"
-    part_size: int = 16 * MiB
-    redirect_downloads: bool = False
-    presign_seconds: int = 3600
-
-    def __post_init__(self) -> None:
-        if not self.bucket:
-            raise ValueError("storage.s3.bucket must be set")
-        if (self.access_key_id is None) != (self.secret_access_key is None):
-            raise ValueError("set both storage.s3 access_key_id and secret_access_key, or neither")
-        if not MIN_PART_SIZE <= self.part_size <= MAX_PART_SIZE:
-            raise ValueError(f"storage.s3.part_size must be 5 MiB to 5 GiB, not {self.part_size}")
-        if not 1 <= self.presign_seconds <= MAX_PRESIGN_SECONDS:
-            raise ValueError(
-                f"storage.s3.presign_seconds must be 1 to {MAX_PRESIGN_SECONDS}, "
-                f"not {self.presign_seconds}"
-            )
-        if self.prefix.startswith("/"):
-            raise ValueError("storage.s3.prefix must not start with '/'")
 
 
 def blob_key(prefix: str, sha256: str) -> str:

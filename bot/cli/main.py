@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import importlib.metadata
 import json
 import logging
 import os
@@ -15,67 +16,86 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.errors import RefbinError
+from bot.errors import NotFound, RefbinError
 from bot.models import Item, ItemOptions
 from bot.runtime import open_runtime
 from bot.units import parse_duration
 
 log = logging.getLogger("refbin")
 
+CONFIG_HELP = "a TOML file (default: $REFBIN_CONFIG, else ./config.toml when present)"
+ID_HELP = "the item's short id, e.g. aB3dE9x"
+
+# Every command takes --config too, before or after its name. SUPPRESS: a command given no
+# --config leaves the one given before the command's name in place.
+_COMMON = argparse.ArgumentParser(add_help=False)
+_COMMON.add_argument(
+    "--config", type=Path, metavar="PATH", default=argparse.SUPPRESS, help=CONFIG_HELP
+)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="refbin", description="A URL shortener, paste bin and file host in one."
+        prog="refbin",
+        description="A URL shortener, paste bin and file host in one.",
+        epilog="`refbin COMMAND --help` describes a command's arguments.",
     )
-    parser.add_argument("--config", type=Path, help="a TOML file (default: ./config.toml)")
+    parser.add_argument(
+        "--version", action="version", version=f"refbin {_version()}", help="print it and exit"
+    )
+    parser.add_argument("--config", type=Path, metavar="PATH", help=CONFIG_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("serve", help="run the web server, the jobs and (with a token) the bot")
-    sub.add_parser("web", help="run the web server and the jobs, without the bot")
-    bot = sub.add_parser("bot", help="run the Discord bot and the jobs, without the web server")
+    _command(sub, "serve", "run the web server, the jobs and (with a token) the bot")
+    _command(sub, "web", "run the web server and the jobs, without the bot")
+    bot = _command(sub, "bot", "run the Discord bot and the jobs, without the web server")
     bot.add_argument("--sync", action="store_true", help="sync app commands globally, then run")
 
-    add = sub.add_parser("add", help="store a link, a file, or a paste from stdin (-)")
+    add = _command(sub, "add", "store a link, a file, or a paste from stdin (-)")
     add.add_argument("what", help="a http(s) link, a file path, or - for a paste on stdin")
-    add.add_argument("--expires", type=_duration, help="e.g. 1h, 7d, 2w")
-    add.add_argument("--max-views", type=int, help="gone after this many views")
+    add.add_argument("--expires", type=_duration, metavar="DURATION", help="e.g. 1h, 7d, 2w")
+    add.add_argument("--max-views", type=int, metavar="N", help="gone after this many views")
     visibility = add.add_mutually_exclusive_group()
     visibility.add_argument("--private", action="store_true", help="a long, unguessable id")
-    visibility.add_argument("--unlisted", action="store_true")
-    add.add_argument("--language", help="the paste's language (default: guessed)")
-    add.add_argument("--filename", help="the name to show for a paste or file")
-    add.add_argument("--alias", help="a custom short id for a link")
+    visibility.add_argument(
+        "--unlisted", action="store_true", help="a short id, but left out of listings"
+    )
+    add.add_argument("--language", help="a paste's language (default: guessed); pastes only")
+    add.add_argument("--filename", help="the name to show for a paste or a file")
+    add.add_argument("--alias", help="a custom short id; links only")
     add.add_argument("--password", help="ask visitors for this password")
 
-    info = sub.add_parser("info", help="print an item as JSON")
-    info.add_argument("id")
-    rm = sub.add_parser("rm", help="delete an item (as the operator)")
-    rm.add_argument("id")
-    block = sub.add_parser("block", help="block an item for everyone (it answers 451)")
-    block.add_argument("id")
+    info = _command(sub, "info", "print an item as JSON")
+    info.add_argument("id", help=ID_HELP)
+    rm = _command(sub, "rm", "delete an item (as the operator: any item)")
+    rm.add_argument("id", help=ID_HELP)
+    block = _command(sub, "block", "block an item for everyone (it answers 451)")
+    block.add_argument("id", help=ID_HELP)
     block.add_argument("--reason", required=True, help="shown to visitors")
-    unblock = sub.add_parser("unblock", help="lift a block")
-    unblock.add_argument("id")
-    sub.add_parser("sweep", help="remove expired items, unused blobs and stale temporary files")
-    sub.add_parser("migrate", help="apply the database migrations")
+    unblock = _command(sub, "unblock", "lift a block")
+    unblock.add_argument("id", help=ID_HELP)
+    _command(sub, "sweep", "remove expired items, unused blobs and stale temporary files")
+    _command(sub, "migrate", "apply the database migrations (every start does this too)")
 
-    token = sub.add_parser("token", help="manage API tokens")
+    token = _command(sub, "token", "manage API tokens")
     token_sub = token.add_subparsers(dest="action", required=True, metavar="ACTION")
-    create = token_sub.add_parser("create", help="make a token for a new API user")
-    create.add_argument("name")
-    revoke = token_sub.add_parser("revoke", help="revoke the tokens with this name")
-    revoke.add_argument("name")
+    create = _command(token_sub, "create", "make a token for a new API user; shown once")
+    create.add_argument("name", help="a name for the API user, to revoke its tokens by")
+    revoke = _command(token_sub, "revoke", "revoke the tokens with this name")
+    revoke.add_argument("name", help="the name given to `token create`")
 
-    storage = sub.add_parser("storage", help="manage the blob store")
+    storage = _command(sub, "storage", "manage the blob store")
     storage_sub = storage.add_subparsers(dest="action", required=True, metavar="ACTION")
-    copy = storage_sub.add_parser(
-        "copy", help="copy every blob to another store, verified, then switch to it"
+    copy = _command(
+        storage_sub, "copy", "copy every blob to another store, verified, then switch to it"
     )
     copy.add_argument("--to", required=True, choices=("s3", "local"), help="the new store")
     copy.add_argument(
         "--from", dest="source", choices=("s3", "local"), help="default: storage.backend"
     )
-    copy.add_argument("--jobs", type=int, default=4, help="blobs copied at once (default 4)")
+    copy.add_argument(
+        "--jobs", type=int, default=4, metavar="N", help="blobs copied at once (default 4)"
+    )
     copy.add_argument(
         "--verify-existing",
         action="store_true",
@@ -92,6 +112,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str
+) -> argparse.ArgumentParser:
+    """A subcommand whose one-line summary is also its own help's description."""
+    return sub.add_parser(name, help=summary, description=summary, parents=[_COMMON])
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("refbin")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout that was not installed
+        return "(not installed)"
+
+
 def _duration(text: str) -> object:
     try:
         return parse_duration(text)
@@ -99,22 +133,28 @@ def _duration(text: str) -> object:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+class UsageError(Exception):
+    """A command asked for something it cannot do (exit status 2, as argparse's own)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    quiet = args.command not in ("serve", "web", "bot")
-    logging.basicConfig(
-        level=os.environ.get("REFBIN_LOG_LEVEL", "WARNING" if quiet else "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("discord", "pgserver"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-        settings = load_settings(_config_path(args.config))
+        _configure_logging(args.command)
+        if args.command == "add":
+            args.kind = _kind_to_add(args)  # a mistake here needs no configuration and no database
+        config_path = _config_path(args.config)
+        settings = load_settings(config_path)
+        if config_path is None:
+            _note_a_new_instance(settings)
         return _run(args, settings)
     except ConfigError as exc:
         print(f"refbin: configuration error: {exc}", file=sys.stderr)
         return 1
+    except UsageError as exc:
+        print(f"refbin {args.command}: {exc}", file=sys.stderr)
+        return 2
     except RefbinError as exc:
         print(f"refbin: {exc.message}", file=sys.stderr)
         return 1
@@ -125,6 +165,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def _configure_logging(command: str) -> None:
+    quiet = command not in ("serve", "web", "bot")
+    level = os.environ.get("REFBIN_LOG_LEVEL", "WARNING" if quiet else "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError("environment: REFBIN_LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("discord", "pgserver"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 def _config_path(given: Path | None) -> Path | None:
     if given is not None:
         return given
@@ -132,6 +182,22 @@ def _config_path(given: Path | None) -> Path | None:
         return Path(os.environ["REFBIN_CONFIG"])
     default = Path("config.toml")
     return default if default.is_file() else None
+
+
+def _note_a_new_instance(settings: Settings) -> None:
+    """Say so when no config file was found and the embedded database is about to be made.
+
+    Run from the wrong folder, refbin would otherwise quietly start an empty instance there.
+    Once made, the data folder exists and the note is not repeated.
+    """
+    if settings.database.url or settings.data_dir.exists():
+        return
+    where = settings.data_dir if settings.data_dir.is_absolute() else f"./{settings.data_dir}"
+    print(
+        f"refbin: no config.toml here; using a new instance in {where} (--config PATH for another)",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -177,6 +243,10 @@ def _use_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
+# Which kinds each option of `add` applies to; any other use is refused, not ignored.
+_ADD_OPTIONS_FOR = {"alias": ("link",), "language": ("paste",), "filename": ("paste", "file")}
+
+
 async def _add(args: argparse.Namespace, settings: Settings) -> int:
     options = ItemOptions(
         visibility="private" if args.private else "unlisted" if args.unlisted else "public",
@@ -185,19 +255,15 @@ async def _add(args: argparse.Namespace, settings: Settings) -> int:
         password=args.password,
     )
     what: str = args.what
-    is_file = what != "-" and Path(what).is_file()  # noqa: ASYNC240 - before any other I/O
-    # Anything with a scheme is a link, so that `javascript:…` gets the service's own refusal.
-    is_link = not is_file and re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", what.strip()) is not None
-    if what != "-" and not is_link and not is_file:
-        raise RefbinError(f"{what}: no such file (and not a http(s) link)")
+    kind: str = args.kind
     async with open_runtime(settings) as runtime:
         service = runtime.service
-        if what == "-":
+        if kind == "paste":
             text = sys.stdin.buffer.read().decode("utf-8", "replace")
             created = await service.add_paste(
                 text, language=args.language, filename=args.filename, options=options
             )
-        elif is_link:
+        elif kind == "link":
             created = await service.add_link(what, alias=args.alias, options=options)
         else:
             path = Path(what)
@@ -208,6 +274,31 @@ async def _add(args: argparse.Namespace, settings: Settings) -> int:
     if created.delete_token:
         print(f"delete token: {created.delete_token}")
     return 0
+
+
+def _kind_to_add(args: argparse.Namespace) -> str:
+    """What `add` was given: `paste` for -, `file`, or `link` for anything with a scheme; the
+    options that do not apply to that kind are refused."""
+    kind = _kind_of(args.what)
+    for option, kinds in _ADD_OPTIONS_FOR.items():
+        if getattr(args, option) is not None and kind not in kinds:
+            kinds_named = " and ".join(f"{k}s" for k in kinds)
+            raise UsageError(f"--{option} applies to {kinds_named} only, not to a {kind}")
+    return kind
+
+
+def _kind_of(what: str) -> str:
+    if what == "-":
+        return "paste"
+    path = Path(what)
+    if path.is_file():
+        return "file"
+    if path.is_dir():
+        raise RefbinError(f"{what}: is a folder; add a file, a http(s) link, or - for stdin")
+    # Anything with a scheme is a link, so that `javascript:…` gets the service's own refusal.
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", what.strip()):
+        return "link"
+    raise RefbinError(f"{what}: no such file (and not a http(s) link)")
 
 
 async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
@@ -224,7 +315,11 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
             item = await service.get(args.id)
             print(json.dumps(item_json(item, service.url_for(item.content_id)), indent=2))
         elif args.command == "rm":
-            await service.delete(args.id, admin=True)
+            try:
+                await service.delete(args.id, admin=True)
+            except NotFound:
+                # The operator may delete anything: the only refusal is that it is not there.
+                raise NotFound() from None
             print(f"deleted {args.id}")
         elif args.command == "block":
             await service.block(args.id, args.reason)

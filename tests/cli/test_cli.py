@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+import importlib.metadata
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,11 +19,12 @@ from tests.helpers import id_of, png_bytes
 
 
 def refbin(
-    *args: str, env: dict[str, str], stdin: bytes | None = None
+    *args: str, env: dict[str, str], stdin: bytes | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         env=env,
+        cwd=cwd,
         input=stdin,
         capture_output=True,
         timeout=120,
@@ -126,3 +130,144 @@ def test_embedded_postgres_starts_and_stops_with_the_command() -> None:
         assert not (folder / "data" / "pg" / "postmaster.pid").exists()  # stopped on exit
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_config_works_before_or_after_the_command(cli_env, tmp_path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[server]\nport = 99999\n")
+    expected = f"refbin: configuration error: {config}: server.port: must be 1 to 65535, got 99999"
+    for args in (
+        ("--config", str(config), "sweep"),
+        ("sweep", "--config", str(config)),
+        ("token", "create", "--config", str(config), "someone"),
+        ("storage", "copy", "--to", "s3", "--config", str(config)),
+    ):
+        ran = refbin(*args, env=cli_env)
+        assert (ran.returncode, ran.stderr.decode().strip()) == (1, expected), args
+
+
+def test_unknown_variables_and_ports_out_of_range_stop_start_up(cli_env) -> None:
+    misspelt = refbin("serve", env={**cli_env, "REFBIN_SERVER_PROT": "9000"})
+    assert misspelt.returncode == 1
+    assert misspelt.stderr.decode() == (
+        "refbin: configuration error: environment: unknown variable REFBIN_SERVER_PROT "
+        "(did you mean REFBIN_SERVER_PORT?)\n"
+    )
+    too_far = refbin("serve", env={**cli_env, "REFBIN_SERVER_PORT": "99999"})
+    assert too_far.returncode == 1
+    assert too_far.stderr.decode() == (
+        "refbin: configuration error: environment: REFBIN_SERVER_PORT: "
+        "must be 1 to 65535, got 99999\n"
+    )
+    assert b"serving" not in too_far.stdout
+
+
+def test_add_refuses_folders_and_options_that_do_not_apply(cli_env, tmp_path) -> None:
+    folder = refbin("add", str(tmp_path), env=cli_env)
+    assert folder.returncode == 1
+    assert folder.stderr.decode() == (
+        f"refbin: {tmp_path}: is a folder; add a file, a http(s) link, or - for stdin\n"
+    )
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(png_bytes(4, 4))
+    for args, message in [
+        ((str(photo), "--alias", "pic"), "--alias applies to links only, not to a file"),
+        (("-", "--alias", "pic"), "--alias applies to links only, not to a paste"),
+        ((str(photo), "--language", "c"), "--language applies to pastes only, not to a file"),
+        (
+            ("https://example.com/", "--filename", "x"),
+            "--filename applies to pastes and files only, not to a link",
+        ),
+    ]:
+        refused = refbin("add", *args, env=cli_env, stdin=b"text")
+        assert (refused.returncode, refused.stderr.decode()) == (2, f"refbin add: {message}\n")
+    added = refbin("add", str(photo), "--filename", "shown.png", env=cli_env)
+    assert added.returncode == 0, added.stderr
+
+
+def test_the_operator_removing_a_missing_item_hears_only_that_it_is_missing(cli_env) -> None:
+    for content_id in ("Abc1234", "not an id"):
+        missing = refbin("rm", content_id, env=cli_env)
+        assert (missing.returncode, missing.stderr.decode()) == (1, "refbin: No such item.\n")
+
+
+def test_version_and_help_for_every_argument() -> None:
+    from bot.cli.main import build_parser
+
+    version = refbin("--version", env=dict(os.environ))
+    assert version.stdout.decode() == f"refbin {importlib.metadata.version('refbin')}\n"
+
+    def parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+        yield parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for choice in action._choices_actions:
+                    assert choice.help, choice.dest  # the summary in the command list
+                for sub in action.choices.values():
+                    yield from parsers(sub)
+
+    seen = 0
+    for parser in parsers(build_parser()):
+        assert parser.description or parser.prog == "refbin", parser.prog
+        for action in parser._actions:
+            if not isinstance(action, argparse._SubParsersAction):
+                assert action.help, f"{parser.prog} {action.dest}"
+                seen += 1
+        assert any(action.dest == "config" for action in parser._actions), parser.prog
+    assert seen > 40
+    usage = refbin("add", "--help", env=dict(os.environ)).stdout.decode()
+    assert "a http(s) link, a file path, or - for a paste on stdin" in usage
+    assert "--config PATH" in usage
+
+
+def test_a_new_instance_made_without_a_config_is_announced_once() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="refbin-cli-"))
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("REFBIN_")}
+        first = refbin("add", "https://example.com/here", env=env, cwd=folder)
+        assert first.returncode == 0, first.stderr
+        assert first.stderr.decode() == (
+            "refbin: no config.toml here; using a new instance in ./data "
+            "(--config PATH for another)\n"
+        )
+        assert (folder / "data" / "pg" / "PG_VERSION").is_file()
+        again = refbin("info", id_of(first.stdout.decode().splitlines()[0]), env=env, cwd=folder)
+        assert again.returncode == 0, again.stderr
+        assert again.stderr == b""
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_make_run_installs_only_what_running_needs_and_quietly(tmp_path) -> None:
+    """`make -n` (print, do not run) against stand-in venvs: which extras each target installs."""
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    root = Path(__file__).resolve().parents[2]
+
+    def plan(target: str, venv: Path) -> str:
+        ran = subprocess.run(
+            [make, "-n", "--no-print-directory", "-C", str(root), target, f"VENV={venv}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return ran.stdout
+
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    fresh_run = plan("run", venv).splitlines()
+    assert fresh_run[0] == f'echo "setting up refbin in {venv} (first run only)…"'
+    install = [line for line in fresh_run if " install -e " in line]
+    assert len(install) == 1 and " -qq " in install[0]
+    assert install[0].endswith("install -e '.[fast]'")  # no test or dev extras
+    assert fresh_run[-1] == f"{venv}/bin/refbin serve"
+
+    (venv / ".installed-run").touch()  # after `make run`: the tests still need their extras
+    after_run = plan("test", venv)
+    assert "install -e '.[test,dev,fast]'" in after_run
+
+    (venv / ".installed-test").touch()  # after `make test`: running needs nothing more
+    assert " -m pip " not in plan("run", venv)
+    assert " -m pip " not in plan("test", venv)

@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.config import S3Config, StorageSettings
+from bot.config import StorageSettings
 from bot.models import ItemOptions
 from bot.runtime import Runtime, open_runtime
 from bot.web import create_app
@@ -389,15 +389,10 @@ async def test_files_redirect_to_the_content_origin_which_serves_them(
 @pytest.fixture
 async def s3_runtime(settings, request) -> Runtime:
     server = request.getfixturevalue("s3_server")
-    s3 = server.settings
     storage = StorageSettings(
         backend="s3",
-        s3=S3Config(
-            bucket=s3.bucket,
-            region=s3.region,
-            endpoint_url=s3.endpoint_url,
-            access_key_id=s3.access_key_id,
-            secret_access_key=s3.secret_access_key,
+        s3=dataclasses.replace(
+            server.settings,
             path_style=True,
             prefix=f"raw-{uuid.uuid4().hex}/",
             redirect_downloads=request.param,
