@@ -438,7 +438,7 @@ async def test_too_large_upload_is_a_413_page(runtime, settings) -> None:
 
     small = dataclasses.replace(settings, limits=dataclasses.replace(settings.limits, upload=1024))
     runtime.service.settings = small
-    async with TestClient(TestServer(create_app(runtime))) as small_client:
+    async with TestClient(TestServer(create_app(runtime.service))) as small_client:
         response = await small_client.post(
             "/", data=form(format="html", file=("big.bin", b"x" * 4096)), headers=HTML
         )

@@ -364,7 +364,7 @@ async def test_files_redirect_to_the_content_origin_which_serves_them(
     runtime.service.settings = dataclasses.replace(settings, server=server)
     file_id = await upload(runtime, png_bytes(), "c.png")
     paste = await runtime.service.add_paste("plain words\n")
-    async with TestClient(TestServer(create_app(runtime))) as client:
+    async with TestClient(TestServer(create_app(runtime.service))) as client:
         main = await client.get(f"/{file_id}/raw?download=1", allow_redirects=False)
         assert main.status == 302
         assert main.headers["Location"] == f"{content_url}/{file_id}/raw?download=1"
@@ -411,7 +411,7 @@ async def s3_runtime(settings, request) -> Runtime:
 async def test_s3_blobs_are_streamed_with_ranges(s3_runtime: Runtime) -> None:
     data = os.urandom(MiB + 123)
     content_id = await upload(s3_runtime, data, "s3.bin")
-    async with TestClient(TestServer(create_app(s3_runtime))) as client:
+    async with TestClient(TestServer(create_app(s3_runtime.service))) as client:
         whole = await client.get(f"/{content_id}/raw")
         assert whole.status == 200
         assert whole.headers["ETag"] == f'"{hashlib.sha256(data).hexdigest()}"'
@@ -427,7 +427,7 @@ async def test_s3_blobs_are_streamed_with_ranges(s3_runtime: Runtime) -> None:
 async def test_s3_downloads_redirect_to_a_presigned_url(s3_runtime: Runtime) -> None:
     data = os.urandom(5000)
     content_id = await upload(s3_runtime, data, "report.bin")
-    async with TestClient(TestServer(create_app(s3_runtime))) as client:
+    async with TestClient(TestServer(create_app(s3_runtime.service))) as client:
         inline = await client.get(f"/{content_id}/raw", allow_redirects=False)
         assert inline.status == 200  # inline bytes keep our headers, so they are streamed
         assert await inline.read() == data
