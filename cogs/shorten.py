@@ -6,23 +6,16 @@ import io
 import re
 
 import discord
-import segno
 from discord import app_commands
 from discord.ext import commands
 
+from bot import qr
 from bot.discord.app import RefbinBot
 from bot.discord.caller import check_rate, identify, parse_expiry
 from bot.discord.render import created_embed
 from bot.discord.tree import answer, defer
 from bot.discord.ui import reporting_errors
 from bot.service import MAX_VIEWS_LIMIT
-
-
-def qr_png(url: str) -> bytes:
-    """A PNG QR code for `url`, big enough to scan from a phone held to a screen."""
-    out = io.BytesIO()
-    segno.make(url, error="m").save(out, kind="png", scale=8, border=2)
-    return out.getvalue()
 
 
 class QRButton(
@@ -58,7 +51,7 @@ class QRButton(
         await defer(interaction, ephemeral=True)
         item = await bot.service.get(self.content_id)
         url = bot.service.url_for(item.content_id)
-        picture = discord.File(io.BytesIO(qr_png(url)), f"{item.content_id}-qr.png")
+        picture = discord.File(io.BytesIO(qr.qr_code(url, "png")), f"{item.content_id}-qr.png")
         await answer(interaction, content=url, file=picture, ephemeral=True)
 
 
