@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot.web.api import API, unauthorized
+from bot.web.headers import content_disposition
 from bot.web.keys import SERVICE_KEY
-from storage.base import content_disposition
 
 SHAREX_VERSION = "15.0.0"  # the custom uploader format this follows ({json:…} syntax)
 

@@ -20,9 +20,9 @@ from bot.config import S3Config, StorageSettings
 from bot.models import ItemOptions
 from bot.runtime import Runtime, open_runtime
 from bot.web import create_app
+from bot.web.headers import content_disposition
 from bot.web.keys import SERVICE_KEY
 from bot.web.raw import serve_thumb
-from storage.base import content_disposition
 from tests.helpers import chunks_of, png_bytes
 from tests.storage_fixtures import s3_server_fixture  # noqa: F401 - `s3_server`
 
@@ -290,6 +290,15 @@ def test_content_disposition_cannot_be_broken_out_of(name: str) -> None:
     fallback = header.split('filename="', 1)[1].split('"', 1)[0]
     assert '"' not in fallback and "\\" not in fallback
     assert header.endswith("filename*=UTF-8''" + quote(name, safe=""))
+
+
+def test_content_disposition_keeps_the_exact_name_and_an_ascii_fallback() -> None:
+    header = content_disposition('naïve "quote"\r\n.txt')
+
+    assert header == (
+        'attachment; filename="na_ve _quote___.txt"; '
+        "filename*=UTF-8''na%C3%AFve%20%22quote%22%0D%0A.txt"
+    )
 
 
 async def test_a_crlf_name_from_a_client_never_makes_a_header(
