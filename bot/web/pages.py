@@ -30,7 +30,7 @@ from bot.models import Created, Item
 from bot.service import ContentService
 from bot.service.images import THUMB_TYPE
 from bot.service.languages import PLAIN, canonical_language
-from bot.units import format_duration, parse_duration
+from bot.units import format_duration, format_size, parse_duration
 from bot.web.access import resolve_item, set_unlock_cookie
 from bot.web.bodies import read_form
 from bot.web.keys import SERVICE_KEY
@@ -160,7 +160,7 @@ def _environment(version: str) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["size"] = human_size
+    env.filters["size"] = format_size
     env.globals.update(site_name=SITE_NAME, asset_version=version)
     return env
 
@@ -235,18 +235,6 @@ def page_response(pages: Pages, body: bytes, *, status: int = 200, cache: str) -
             "Vary": "Accept, User-Agent",
         },
     )
-
-
-def human_size(size: int | None) -> str:
-    """1536 -> '1.5 KiB'."""
-    if size is None:
-        return "?"
-    value = float(size)
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{int(value)} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} bytes"
 
 
 def _when(moment: datetime | None) -> str:
@@ -450,7 +438,7 @@ async def _image_page(request: web.Request, item: Item) -> web.Response:
     else:
         src = f"/{item.content_id}/thumb"
     title = item.filename or f"Image {item.content_id}"
-    description = f"{item.width}×{item.height} {_type_name(item)}, {human_size(item.size)}"
+    description = f"{item.width}×{item.height} {_type_name(item)}, {format_size(item.size or 0)}"
     meta = _meta(request, item, title, description, card="summary_large_image")
     if not _limited(item) and not item.has_password:
         meta = _with_image(meta, absolute(request, f"/{item.content_id}/thumb"), width, height)
@@ -472,7 +460,7 @@ def _file_page(request: web.Request, item: Item) -> web.Response:
     if media_type in PLAYABLE and not _limited(item):
         player = "video" if media_type.startswith("video/") else "audio"
     title = item.filename or f"File {item.content_id}"
-    description = f"{_type_name(item)}, {human_size(item.size)}"
+    description = f"{_type_name(item)}, {format_size(item.size or 0)}"
     meta = _meta(request, item, title, description)
     if player == "video" and not item.has_password:
         meta = _with_video(meta, absolute(request, f"/{item.content_id}/raw"), media_type)

@@ -331,7 +331,7 @@ async def test_file_page_offers_a_download(client: TestClient) -> None:
     content_id = await add(client, file=("archive.zip", b"PK\x03\x04" + b"\x00" * 100))
     text, parts = await page_of(client, f"/{content_id}")
     assert_no_inline_code(parts)
-    assert "archive.zip" in text and "application/zip" in text and "104 bytes" in text
+    assert "archive.zip" in text and "application/zip" in text and "104 B" in text
     assert f'href="/{content_id}/raw?download=1"' in text
     assert "<video" not in text and "<audio" not in text
 
