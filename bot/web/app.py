@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from aiohttp import hdrs, web
 
 from bot.service import ContentService
-from bot.web import api, items, metrics, pages, raw, sharex
+from bot.web import api, home, item_pages, items, metrics, raw, sharex, templating
 from bot.web.guard import Guard, unmatched
 from bot.web.keys import SERVICE_KEY
 from bot.web.metrics import UNMATCHED, setup_metrics
@@ -36,7 +36,9 @@ ROUTES: tuple[web.RouteDef, ...] = (
     *items.ROUTES,
     *api.ROUTES,
     *raw.ROUTES,
-    *pages.ROUTES,
+    *item_pages.ROUTES,
+    *home.ROUTES,
+    *templating.ROUTES,
     *sharex.ROUTES,
     *metrics.ROUTES,
     web.get("/healthz", healthz),
@@ -49,7 +51,7 @@ def create_app(service: ContentService) -> web.Application:
     # Forms read whole (URL-encoded pastes) may be as large as a paste; uploads stream instead.
     app = web.Application(client_max_size=settings.limits.paste + 64 * 1024)
     app[SERVICE_KEY] = service
-    pages.setup(app)
+    templating.setup(app)
     guard = Guard(service, setup_metrics(app), TrustedProxies(settings.server.trusted_proxies))
     app[GUARD_KEY] = guard
     add_routes(app, ROUTES)

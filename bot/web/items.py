@@ -8,11 +8,13 @@ from bot.errors import Forbidden, Invalid, TooLarge
 from bot.models import Created, ItemOptions, Visit
 from bot.service import ContentService
 from bot.units import parse_duration
-from bot.web import pages
 from bot.web.bodies import next_part, open_multipart, part_chunks, read_field, read_form
+from bot.web.home import created_page
+from bot.web.item_pages import redirect_to, show_item_page
 from bot.web.keys import SERVICE_KEY
 from bot.web.metrics import count_created
 from bot.web.raw import serve_item
+from bot.web.templating import wants_html, wants_page
 from bot.web.visitors import referrer_host
 
 FIELD_LIMIT = 4096  # option fields are short
@@ -96,8 +98,8 @@ async def create_item(request: web.Request) -> web.Response:
     if created is None:
         created = await _create_from_fields(service, fields, owner_id)
     count_created(request, created)
-    if fields.get("format") == "html" or pages.wants_html(request):
-        return pages.created_page(request, created)
+    if fields.get("format") == "html" or wants_html(request):
+        return created_page(request, created)
     headers = {}
     if created.delete_token:
         headers["X-Delete-Token"] = created.delete_token
@@ -182,8 +184,8 @@ async def add_from_fields(
 async def show_item(request: web.Request) -> web.StreamResponse:
     """A link redirects; a paste, an image or a file is served: as a page to browsers and
     link-preview bots, as its bytes to everyone else (`curl …/ID` prints a paste)."""
-    if pages.wants_page(request):  # preview bots too: past this line, every caller is a visitor
-        return await pages.show_item_page(request)
+    if wants_page(request):  # preview bots too: past this line, every caller is a visitor
+        return await show_item_page(request)
     service = service_of(request)
     headers = request.headers
     item = await service.resolve(
@@ -193,7 +195,7 @@ async def show_item(request: web.Request) -> web.StreamResponse:
     )
     if item.kind == "url":
         assert item.target is not None
-        return pages.redirect_to(item.target)
+        return redirect_to(item.target)
     response = await serve_item(request, service, item)
     # The same URL answers browsers with a page: a shared cache must keep the two apart.
     response.headers["Vary"] = "Accept, User-Agent"

@@ -19,8 +19,8 @@ from PIL import Image
 
 from bot.lru import SizedCache
 from bot.models import ItemOptions
-from bot.web.pages import LANGUAGE_CHOICES, PAGES_KEY
 from bot.web.render import MAX_LINES, Rendered
+from bot.web.templating import LANGUAGE_CHOICES, PAGES_KEY
 from tests.helpers import id_of, png_bytes
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
