@@ -35,6 +35,8 @@ from bot.service.ids import PRIVATE_LENGTH, SHORT_LENGTH, keyed_candidates, rand
 from bot.service.images import THUMB_TYPE, ImageFacts, ImageWorker
 from bot.service.languages import count_lines, detect_language
 from bot.service.links import check_link_allowed, normalise_link
+from bot.service.policy import MAX_VIEWS_LIMIT as MAX_VIEWS_LIMIT  # re-exported for the cogs
+from bot.service.policy import check_options
 from bot.service.ratelimit import RateLimiter
 from bot.service.reminders import REMINDER_WINDOW, Reminder
 from bot.service.sniff import TEXT_PLAIN, sniff
@@ -78,8 +80,6 @@ RESERVED = frozenset(
     }
 )
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"})
-MAX_VIEWS_LIMIT = 1_000_000_000
-MAX_PASSWORD = 200
 MAX_FILENAME = 255
 KNOWN_TOKENS = 10_000  # valid API token hashes remembered for the rate limiter
 DEFAULT_OPTIONS = ItemOptions()
@@ -363,18 +363,7 @@ class ContentService:
         return alias
 
     def _check_options(self, options: ItemOptions) -> ItemOptions:
-        if options.visibility not in ("public", "unlisted", "private"):
-            raise Invalid("Visibility is public, unlisted or private.")
-        if options.max_views is not None and not 0 < options.max_views <= MAX_VIEWS_LIMIT:
-            raise Invalid(f"The view limit is a number from 1 to {MAX_VIEWS_LIMIT:,}.")
-        if options.password is not None and len(options.password) > MAX_PASSWORD:
-            raise Invalid(f"A password is at most {MAX_PASSWORD} characters.")
-        if options.expires_in is not None and options.expires_in <= timedelta(0):
-            raise Invalid("The expiry must be in the future.")
-        limit = self.settings.limits.max_expiry
-        if limit is not None and options.expires_in is not None and options.expires_in > limit:
-            raise Invalid("The expiry is longer than this instance allows.")
-        return options
+        return check_options(self.settings, options)
 
     def _expiry(self, options: ItemOptions) -> datetime | None:
         expires_in = options.expires_in or self.settings.limits.default_expiry

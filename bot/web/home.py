@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.models import Created
-from bot.service import ContentService
+from bot.service import ALIAS_PATTERN, ContentService
 from bot.units import format_duration, parse_duration
 from bot.web.keys import service_of
 from bot.web.oembed import kind_label
@@ -21,6 +21,11 @@ from bot.web.templating import (
 )
 
 EXPIRY_CHOICES = ("10m", "1h", "1d", "7d", "30d", "365d")
+# The service's alias rule as an HTML pattern: browsers anchor it themselves and read it with
+# the `v` flag, in which a literal '-' in a character class must be escaped.
+ALIAS_INPUT_PATTERN = (
+    ALIAS_PATTERN.pattern.removeprefix("^").removesuffix("$").replace("_-]", "_\\-]")
+)
 
 USAGE = """refbin: links, pastes and files.
 
@@ -48,6 +53,7 @@ async def home(request: web.Request) -> web.Response:
         upload_limit=limits.upload,
         paste_limit=limits.paste,
         anonymous=service.settings.server.anonymous_uploads,
+        alias_pattern=ALIAS_INPUT_PATTERN,
         meta=Meta(
             title=f"{SITE_NAME}: share links, pastes and files",
             description="Shorten a link, paste some text or upload files and get one short link.",
