@@ -62,7 +62,9 @@ async def run_bot_until(
     """Run the Discord bot beside the web server until `stop` is set (or the bot fails)."""
     from bot.discord.app import run_bot  # imported here: web-only processes never need it
 
-    bot_task = asyncio.create_task(run_bot(runtime, sync_globally=sync_globally))
+    bot_task = asyncio.create_task(
+        run_bot(runtime.service, runtime.settings, sync_globally=sync_globally)
+    )
     stop_task = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait({bot_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
     for task in (bot_task, stop_task):

@@ -19,7 +19,7 @@ from bot.discord.caller import Caller, check_rate
 from bot.discord.chat_parts import code_blocks
 from bot.discord.render import created_embed, escape
 from bot.discord.tree import update
-from bot.discord.ui import reporting_errors
+from bot.discord.ui import lasting_view, reporting_errors
 from bot.errors import RefbinError
 from bot.service.guilds import GuildSettings
 
@@ -127,8 +127,9 @@ class AutoPaste(commands.Cog):
             return
         view = None
         if settings.auto_paste_delete:
-            view = discord.ui.View(timeout=None)
-            view.add_item(RemoveOriginalButton(message.channel.id, message.id, message.author.id))
+            view = lasting_view(
+                RemoveOriginalButton(message.channel.id, message.id, message.author.id)
+            )
         intro = f"{escape(message.author.display_name)}'s code, as a paste:"
         await message.reply(intro, embeds=embeds, view=view, mention_author=False)
 

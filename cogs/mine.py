@@ -13,16 +13,12 @@ from bot.discord.caller import check_rate, identify
 from bot.discord.render import COLOUR, mine_line
 from bot.discord.tree import answer, defer, update
 from bot.discord.ui import OwnedView
-from bot.models import Kind, Page
+from bot.models import KINDS, Kind, Page
 from bot.service import ContentService
+from bot.service.guilds import KIND_NAMES
 
 PAGE_SIZE = 5
-KIND_CHOICES = [
-    app_commands.Choice(name="links", value="url"),
-    app_commands.Choice(name="pastes", value="text"),
-    app_commands.Choice(name="images", value="image"),
-    app_commands.Choice(name="files", value="file"),
-]
+KIND_CHOICES = [app_commands.Choice(name=KIND_NAMES[kind], value=kind) for kind in KINDS]
 
 
 class MinePages(OwnedView):

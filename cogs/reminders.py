@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from datetime import timedelta
 
 import aiohttp
@@ -23,7 +22,8 @@ from bot.discord.app import RefbinBot
 from bot.discord.caller import check_rate, identify
 from bot.discord.render import COLOUR, KIND_TITLES, when
 from bot.discord.tree import answer, defer, update
-from bot.discord.ui import reporting_errors
+from bot.discord.ui import ItemButton, lasting_view
+from bot.service import ContentService
 from bot.service.reminders import Delivery, Reminder, ReminderJob
 
 log = logging.getLogger(__name__)
@@ -32,39 +32,16 @@ EXTENSION = timedelta(days=7)
 
 
 class ExtendButton(
-    discord.ui.DynamicItem[discord.ui.Button],
-    template=r"refbin:extend:(?P<id>[A-Za-z0-9_-]{1,64})",
+    ItemButton, action="extend", label="Extend 7 days", style=discord.ButtonStyle.primary
 ):
-    """ "Extend 7 days" under a reminder; it works after restarts (the id is in it)."""
+    """ "Extend 7 days" under a reminder."""
 
-    def __init__(self, content_id: str) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Extend 7 days",
-                style=discord.ButtonStyle.primary,
-                custom_id=f"refbin:extend:{content_id}",
-            )
-        )
-        self.content_id = content_id
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Button,
-        match: re.Match[str],
-    ) -> ExtendButton:
-        return cls(match["id"])
-
-    @reporting_errors
-    async def callback(self, interaction: discord.Interaction) -> None:
-        bot = interaction.client
-        assert isinstance(bot, RefbinBot)
-        check_rate(bot.service, interaction.user, "create")
+    async def pressed(self, interaction: discord.Interaction, service: ContentService) -> None:
+        check_rate(service, interaction.user, "create")
         await interaction.response.defer()
-        caller = await identify(bot.service, interaction.user)
-        item = await bot.service.extend(self.content_id, owner_id=caller.owner_id, by=EXTENSION)
-        url = bot.service.url_for(item.content_id)
+        caller = await identify(service, interaction.user)
+        item = await service.extend(self.content_id, owner_id=caller.owner_id, by=EXTENSION)
+        url = service.url_for(item.content_id)
         embed = discord.Embed(
             title="Extended",
             colour=COLOUR,
@@ -81,9 +58,7 @@ def reminder_message(reminder: Reminder, url: str) -> tuple[discord.Embed, disco
         description=f"Your {kind} {url} expires {when(reminder.expires_at)}.",
     )
     embed.set_footer(text="Turn these reminders off with /reminders.")
-    view = discord.ui.View(timeout=None)
-    view.add_item(ExtendButton(reminder.content_id))
-    return embed, view
+    return embed, lasting_view(ExtendButton(reminder.content_id))
 
 
 class Reminders(commands.Cog):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 
 import discord
 from discord import app_commands
@@ -14,43 +13,19 @@ from bot.discord.app import RefbinBot
 from bot.discord.caller import check_rate, identify, parse_expiry
 from bot.discord.render import created_embed
 from bot.discord.tree import answer, defer
-from bot.discord.ui import reporting_errors
-from bot.service import MAX_VIEWS_LIMIT
+from bot.discord.ui import ItemButton, lasting_view
+from bot.service import MAX_VIEWS_LIMIT, ContentService
+from bot.service.links import MAX_LINK_LENGTH
 
 
-class QRButton(
-    discord.ui.DynamicItem[discord.ui.Button],
-    template=r"refbin:qr:(?P<id>[A-Za-z0-9_-]{1,64})",
-):
-    """ "QR code" under a short link; it keeps working after restarts (the id is in it)."""
+class QRButton(ItemButton, action="qr", label="QR code"):
+    """ "QR code" under a short link."""
 
-    def __init__(self, content_id: str) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="QR code",
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"refbin:qr:{content_id}",
-            )
-        )
-        self.content_id = content_id
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Button,
-        match: re.Match[str],
-    ) -> QRButton:
-        return cls(match["id"])
-
-    @reporting_errors
-    async def callback(self, interaction: discord.Interaction) -> None:
-        bot = interaction.client
-        assert isinstance(bot, RefbinBot)
-        check_rate(bot.service, interaction.user, "read")
+    async def pressed(self, interaction: discord.Interaction, service: ContentService) -> None:
+        check_rate(service, interaction.user, "read")
         await defer(interaction, ephemeral=True)
-        item = await bot.service.get(self.content_id)
-        url = bot.service.url_for(item.content_id)
+        item = await service.get(self.content_id)
+        url = service.url_for(item.content_id)
         picture = discord.File(io.BytesIO(qr.qr_code(url, "png")), f"{item.content_id}-qr.png")
         await answer(interaction, content=url, file=picture, ephemeral=True)
 
@@ -76,7 +51,7 @@ class Shorten(commands.Cog):
     async def shorten(
         self,
         interaction: discord.Interaction,
-        url: app_commands.Range[str, 1, 2048],
+        url: app_commands.Range[str, 1, MAX_LINK_LENGTH],
         alias: app_commands.Range[str, 1, 64] | None = None,
         expires: str | None = None,
         max_views: app_commands.Range[int, 1, MAX_VIEWS_LIMIT] | None = None,
@@ -91,8 +66,7 @@ class Shorten(commands.Cog):
             "url", expires_in=expires_in, private=private, max_views=max_views
         )
         created = await service.add_link(url, alias=alias, options=options)
-        view = discord.ui.View(timeout=None)
-        view.add_item(QRButton(created.item.content_id))
+        view = lasting_view(QRButton(created.item.content_id))
         await answer(interaction, embed=created_embed(created), view=view, ephemeral=private)
 
 

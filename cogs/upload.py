@@ -7,13 +7,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.app import RefbinBot
-from bot.discord.attachments import store_attachment
+from bot.discord.attachments import check_size, store_attachment
 from bot.discord.caller import check_rate, identify, parse_expiry
 from bot.discord.render import created_embed, escape
 from bot.discord.tree import answer, defer
-from bot.errors import Invalid, RefbinError, TooLarge
+from bot.errors import Invalid, RefbinError
 from bot.models import Created
-from bot.units import format_size
 
 
 class Upload(commands.Cog):
@@ -40,13 +39,10 @@ class Upload(commands.Cog):
         service = self.bot.service
         attachments = [a for a in (file, file2, file3) if a is not None]
         expires_in = parse_expiry(expires)
-        limit = service.settings.limits.upload
+        # The instance's limit needs no database: a file over it is refused before the deferral.
+        # The server's own limit, if lower, is checked per file once the caller is known.
         for attachment in attachments:
-            if attachment.size > limit:
-                raise TooLarge(
-                    f"{attachment.filename} is {format_size(attachment.size)}: over the upload "
-                    f"limit of {format_size(limit)}."
-                )
+            check_size(attachment, service.settings.limits.upload)
         check_rate(service, interaction.user, "create")
         await defer(interaction, ephemeral=private)
         caller = await identify(service, interaction.user, interaction.guild_id, with_guild=True)

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from storage.staging import Stager
 
 
 class BlobTooLarge(Exception):
@@ -71,12 +67,3 @@ class BlobStore(abc.ABC):
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections held by the store."""
-
-    async def put(self, stager: Stager, chunks: AsyncIterable[bytes]) -> StagedBlob:
-        """Stage a stream and commit it: the one-call form of stage + commit."""
-        staged = await stager.stage(chunks)
-        try:
-            await self.commit(staged)
-        finally:
-            await stager.discard(staged)
-        return staged

@@ -202,7 +202,8 @@ async def running_refbin(
         clock = Clock()
         async with open_runtime(configured) as runtime, aiohttp.ClientSession() as session:
             bot = create_bot(
-                runtime,
+                runtime.service,
+                runtime.settings,
                 session,
                 clock=clock,
                 reminder_interval=None,

@@ -2,7 +2,8 @@
 
 `run_bot` owns the bot's resources (as discord.py's examples/advanced_startup.py does): it
 opens the aiohttp session the bot downloads attachments with, hands it to the bot together
-with the settings, the pool and the content service, and closes both on the way out.
+with the content service and the settings, and closes both on the way out. The bot is handed
+the service, not the process: it never sees the pool or the runtime.
 
 Gateway intents are the least the features need: `guilds` (the server, channel and role cache
 that permissions are worked out from). Only when `discord.auto_paste` is on does the bot also
@@ -18,13 +19,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-import asyncpg
 import discord
 from discord.ext import commands
 
 from bot.config import ConfigError, DiscordSettings, Settings
 from bot.discord.tree import RefbinTree
-from bot.runtime import Runtime
 from bot.service import ContentService
 from bot.service.reminders import Clock
 
@@ -66,9 +65,8 @@ class RefbinBot(commands.Bot):
     def __init__(
         self,
         *,
-        settings: Settings,
-        pool: asyncpg.Pool,
         service: ContentService,
+        settings: Settings,
         session: aiohttp.ClientSession,
         clock: Clock = utc_now,
         reminder_interval: float | None = REMINDER_INTERVAL,
@@ -83,9 +81,8 @@ class RefbinBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             **options,
         )
-        self.settings = settings
-        self.pool = pool
         self.service = service
+        self.settings = settings
         self.session = session
         self.clock = clock
         # None: no reminder rounds in the background (tests run them on their own clock).
@@ -125,35 +122,37 @@ class ShardedRefbinBot(RefbinBot, commands.AutoShardedBot):
 
 
 def create_bot(
-    runtime: Runtime,
+    service: ContentService,
+    settings: Settings,
     session: aiohttp.ClientSession,
     *,
     sync_globally: bool = False,
     **options: Any,
 ) -> RefbinBot:
     """A plain or sharded bot, as configured; `options` go to RefbinBot (and discord.py)."""
-    shards = runtime.settings.discord.shard_count
+    shards = settings.discord.shard_count
     bot_class = ShardedRefbinBot if shards else RefbinBot
     if shards:
         options["shard_count"] = shards
     return bot_class(
-        settings=runtime.settings,
-        pool=runtime.db.pool,
-        service=runtime.service,
+        service=service,
+        settings=settings,
         session=session,
         sync_globally=sync_globally,
         **options,
     )
 
 
-async def run_bot(runtime: Runtime, *, sync_globally: bool = False) -> None:
+async def run_bot(
+    service: ContentService, settings: Settings, *, sync_globally: bool = False
+) -> None:
     """Run the bot until it is closed or cancelled. A token Discord refuses, or an intent the
     application was not granted, is a ConfigError: one line, not a traceback."""
-    token = runtime.settings.discord.token
+    token = settings.discord.token
     if not token:
         raise ConfigError("discord.token (or REFBIN_DISCORD_TOKEN) is not set")
     async with aiohttp.ClientSession(timeout=DOWNLOAD_TIMEOUT) as session:
-        bot = create_bot(runtime, session, sync_globally=sync_globally)
+        bot = create_bot(service, settings, session, sync_globally=sync_globally)
         async with bot:
             try:
                 await bot.start(token)

@@ -14,6 +14,16 @@ from bot.units import format_size
 CHUNK_SIZE = 256 * 1024
 
 
+def check_size(attachment: discord.Attachment, limit: int) -> None:
+    """TooLarge when the size Discord reports for an attachment is over `limit`, so a file
+    too large is refused before a byte of it is downloaded."""
+    if attachment.size > limit:
+        raise TooLarge(
+            f"{attachment.filename} is {format_size(attachment.size)}: over the upload "
+            f"limit of {format_size(limit)}."
+        )
+
+
 async def store_attachment(
     service: ContentService,
     session: aiohttp.ClientSession,
@@ -26,11 +36,7 @@ async def store_attachment(
     The size Discord reports is checked first, and the stream is cut off at the limit too.
     """
     limit = caller.upload_limit(service.settings.limits.upload)
-    if attachment.size > limit:
-        raise TooLarge(
-            f"{attachment.filename} is {format_size(attachment.size)}: over the upload "
-            f"limit of {format_size(limit)}."
-        )
+    check_size(attachment, limit)
     if caller.guild is not None and not {"image", "file"} & set(caller.guild.allowed_kinds):
         caller.guild.check_kind("file")
     try:

@@ -18,6 +18,8 @@ import pytest
 from bot.config import ConfigError, Settings
 from bot.discord.app import ShardedRefbinBot, run_bot
 from bot.runtime import open_runtime
+from bot.service import MAX_VIEWS_LIMIT
+from bot.service.links import MAX_LINK_LENGTH
 from tests.discord_fixtures import (  # noqa: F401 - fixtures
     RefbinDiscord,
     discord_database,
@@ -51,6 +53,23 @@ async def test_commands_are_synced_to_the_dev_server_and_not_globally(
     settings = next(c for c in synced if c["name"] == "settings")
     assert int(settings["default_member_permissions"]) == 1 << 5  # Manage Server
     assert settings["contexts"] == [0]  # servers only
+
+
+async def test_command_options_carry_the_services_limits_and_kind_names(
+    refbin: RefbinDiscord,
+) -> None:
+    synced = {c["name"]: c for c in refbin.api.commands(refbin.guild)}
+    shorten = {o["name"]: o for o in synced["shorten"]["options"]}
+    mine = {o["name"]: o for o in synced["mine"]["options"]}
+
+    assert shorten["url"]["max_length"] == MAX_LINK_LENGTH == 2048
+    assert shorten["max_views"]["max_value"] == MAX_VIEWS_LIMIT
+    assert [(c["name"], c["value"]) for c in mine["kind"]["choices"]] == [
+        ("links", "url"),
+        ("pastes", "text"),
+        ("images", "image"),
+        ("files", "file"),
+    ]
 
 
 async def test_sync_globally_when_asked(discord_settings: Settings) -> None:
@@ -139,7 +158,7 @@ async def test_a_refused_token_is_a_configuration_error(discord_settings: Settin
         )
         async with open_runtime(settings) as runtime:
             with pytest.raises(ConfigError, match="Discord refused the token"):
-                await run_bot(runtime)
+                await run_bot(runtime.service, runtime.settings)
         assert api.find_requests("GET", "/users/@me")[0].status == 401
 
 
@@ -151,7 +170,7 @@ async def test_auto_paste_without_the_intent_granted_is_a_configuration_error(
         settings = dataclasses.replace(discord_settings, discord=discord)
         async with open_runtime(settings) as runtime:
             with pytest.raises(ConfigError, match="needs the Message Content intent"):
-                await run_bot(runtime)
+                await run_bot(runtime.service, runtime.settings)
 
 
 def refbin_process_code(api: DiscordStandin) -> str:

@@ -46,7 +46,13 @@ async def read_all(store: BlobStore, sha256: str, start: int = 0, end: int | Non
 
 
 async def put(case: StoreCase, data: bytes) -> StagedBlob:
-    return await case.store.put(case.stager, _one_chunk(data))
+    """Bytes into the store as the service puts them: staged, committed, the staging discarded."""
+    staged = await case.stager.stage(_one_chunk(data))
+    try:
+        await case.store.commit(staged)
+    finally:
+        await case.stager.discard(staged)
+    return staged
 
 
 async def _one_chunk(data: bytes) -> AsyncIterator[bytes]:

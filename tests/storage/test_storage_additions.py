@@ -38,7 +38,11 @@ async def read_all(store: LocalBlobStore, sha256: str) -> bytes:
 async def test_iter_keys_lists_every_blob_in_order_and_nothing_else(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path / "blobs")
     stager = Stager(store.tmp_dir)
-    shas = {(await store.put(stager, one_chunk(f"blob {n}".encode()))).sha256 for n in range(20)}
+    shas = set()
+    for n in range(20):
+        staged = await stager.stage(one_chunk(f"blob {n}".encode()))
+        await store.commit(staged)
+        shas.add(staged.sha256)
     # Things that are not blobs: a temporary file, a stray file, a misplaced and a bad name.
     (store.tmp_dir / "upload.part").write_bytes(b"half")
     (store.root / "README").write_text("not a blob")
@@ -92,7 +96,8 @@ async def test_s3_streams_more_downloads_at_once_than_botocores_default_pool(
     concurrent = 24
     assert MAX_CONNECTIONS >= concurrent > 10
     async with s3_case(s3_server, tmp_path) as case:
-        staged = await case.store.put(case.stager, one_chunk(os.urandom(2 * 1024 * 1024)))
+        staged = await case.stager.stage(one_chunk(os.urandom(2 * 1024 * 1024)))
+        await case.store.commit(staged)
         streams = [case.store.open(staged.sha256) for _ in range(concurrent)]
         async with contextlib.AsyncExitStack() as held:
             for stream in streams:

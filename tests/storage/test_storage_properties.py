@@ -51,7 +51,8 @@ async def _chunks(data: bytes, size: int) -> AsyncIterator[bytes]:
 async def test_any_bytes_round_trip_whole_and_in_ranges(
     blob_store: StoreCase, data: bytes, chunk_size: int, bounds: tuple[int, int | None]
 ) -> None:
-    staged = await blob_store.store.put(blob_store.stager, _chunks(data, chunk_size))
+    staged = await blob_store.stager.stage(_chunks(data, chunk_size))
+    await blob_store.store.commit(staged)
     start, end = bounds
 
     whole = b"".join([chunk async for chunk in blob_store.store.open(staged.sha256)])
