@@ -61,6 +61,12 @@ class TooLarge(RefbinError):
     code = "too_large"
 
 
+class Unauthenticated(RefbinError):
+    """The caller's credentials are wrong (a bad or revoked API token), or needed and missing."""
+
+    code = "unauthorized"
+
+
 class PasswordRequired(RefbinError):
     """The item has a password and none, or a wrong one, was given."""
 

@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.config import Settings
 from bot.jobs import Jobs
 from bot.runtime import Runtime, open_runtime
+from bot.service import ContentService
 from bot.web import create_app
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ async def run(
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with open_runtime(settings) as runtime, Jobs.started(runtime):
-        runner = await start_web(runtime) if with_web else None
+        runner = await start_web(runtime.service) if with_web else None
         try:
             if with_bot and settings.discord.token:
                 await run_bot_until(runtime, stop, sync_globally=sync_commands)
@@ -44,10 +45,10 @@ async def run(
                 await runner.cleanup()
 
 
-async def start_web(runtime: Runtime) -> web.AppRunner:
+async def start_web(service: ContentService) -> web.AppRunner:
     """Start the aiohttp server on the configured host and port; print where it listens."""
-    settings = runtime.settings
-    runner = web.AppRunner(create_app(runtime), access_log=None, shutdown_timeout=10)
+    settings = service.settings
+    runner = web.AppRunner(create_app(service), access_log=None, shutdown_timeout=10)
     await runner.setup()
     site = web.TCPSite(runner, settings.server.host, settings.server.port)
     await site.start()

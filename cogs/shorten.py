@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 
 import discord
-import segno
 from discord import app_commands
 from discord.ext import commands
 
+from bot import qr
 from bot.discord.app import RefbinBot
 from bot.discord.caller import check_rate, identify, parse_expiry
 from bot.discord.render import created_embed
@@ -16,13 +16,6 @@ from bot.discord.tree import answer, defer
 from bot.discord.ui import ItemButton, lasting_view
 from bot.service import MAX_VIEWS_LIMIT, ContentService
 from bot.service.links import MAX_LINK_LENGTH
-
-
-def qr_png(url: str) -> bytes:
-    """A PNG QR code for `url`, big enough to scan from a phone held to a screen."""
-    out = io.BytesIO()
-    segno.make(url, error="m").save(out, kind="png", scale=8, border=2)
-    return out.getvalue()
 
 
 class QRButton(ItemButton, action="qr", label="QR code"):
@@ -33,7 +26,7 @@ class QRButton(ItemButton, action="qr", label="QR code"):
         await defer(interaction, ephemeral=True)
         item = await service.get(self.content_id)
         url = service.url_for(item.content_id)
-        picture = discord.File(io.BytesIO(qr_png(url)), f"{item.content_id}-qr.png")
+        picture = discord.File(io.BytesIO(qr.qr_code(url, "png")), f"{item.content_id}-qr.png")
         await answer(interaction, content=url, file=picture, ephemeral=True)
 
 

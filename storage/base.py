@@ -6,7 +6,6 @@ import abc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 
 class BlobTooLarge(Exception):
@@ -36,20 +35,6 @@ def is_sha256(value: str) -> bool:
     return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
 
-def content_disposition(filename: str | None, disposition: str = "attachment") -> str:
-    """A Content-Disposition value (RFC 6266): the exact name as RFC 5987 `filename*`, and an
-    ASCII fallback `filename` for old clients. Safe for any name: nothing can end the header."""
-    if disposition not in ("inline", "attachment"):
-        raise ValueError(f"not a disposition: {disposition!r}")
-    if not filename:
-        return disposition
-    # Quotes, backslashes and controls would break out of the quoted-string; some clients
-    # percent-decode the fallback, so '%' goes too.
-    fallback = "".join(c if " " <= c <= "~" and c not in '"\\%' else "_" for c in filename)
-    encoded = quote(filename, safe="")
-    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
-
-
 class BlobStore(abc.ABC):
     """Content-addressed storage. Every key is the sha256 of the bytes, in hex."""
 
@@ -75,8 +60,9 @@ class BlobStore(abc.ABC):
         """A filesystem path to the blob when the store has one (for sendfile)."""
         return None
 
-    async def download_url(self, sha256: str, *, filename: str, media_type: str) -> str | None:
-        """A URL that serves the blob without refbin, when the store offers one."""
+    async def download_url(self, sha256: str, *, disposition: str, media_type: str) -> str | None:
+        """A URL that serves the blob without refbin, when the store offers one, answering with
+        these Content-Disposition and Content-Type values."""
         return None
 
     async def close(self) -> None:  # noqa: B027 - optional hook

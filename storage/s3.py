@@ -16,7 +16,7 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 
-from storage.base import BlobStore, StagedBlob, StorageFull, content_disposition, is_sha256
+from storage.base import BlobStore, StagedBlob, StorageFull, is_sha256
 from storage.s3_settings import MiB as MiB  # re-exported: the store's users size parts in MiB
 from storage.s3_settings import S3Settings
 
@@ -240,8 +240,9 @@ class S3BlobStore(BlobStore):
             raise
         return True
 
-    async def download_url(self, sha256: str, *, filename: str, media_type: str) -> str | None:
-        """A presigned GET URL with the download's name and type, when redirects are enabled."""
+    async def download_url(self, sha256: str, *, disposition: str, media_type: str) -> str | None:
+        """A presigned GET URL with the download's disposition and type, when redirects are
+        enabled."""
         key = self._key(sha256)
         if not self.settings.redirect_downloads:
             return None
@@ -250,7 +251,7 @@ class S3BlobStore(BlobStore):
             Params={
                 "Bucket": self.settings.bucket,
                 "Key": key,
-                "ResponseContentDisposition": content_disposition(filename),
+                "ResponseContentDisposition": disposition,
                 "ResponseContentType": media_type,
             },
             ExpiresIn=self.settings.presign_seconds,

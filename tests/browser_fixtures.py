@@ -68,7 +68,7 @@ async def live_server_fixture(settings: Settings) -> AsyncIterator[LiveServer]:
         settings, server=dataclasses.replace(settings.server, public_url=url)
     )
     async with open_runtime(live) as runtime:
-        runner = web.AppRunner(create_app(runtime), access_log=None)
+        runner = web.AppRunner(create_app(runtime.service), access_log=None)
         await runner.setup()
         await web.SockSite(runner, sock).start()
         try:

@@ -121,5 +121,5 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
 @pytest.fixture
 async def client(runtime: Runtime) -> AsyncIterator[TestClient]:
     """The real application on a real loopback port, with an HTTP client for it."""
-    async with TestClient(TestServer(create_app(runtime))) as test_client:
+    async with TestClient(TestServer(create_app(runtime.service))) as test_client:
         yield test_client

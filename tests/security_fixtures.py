@@ -94,7 +94,7 @@ async def shared_app_fixture(
         )
         async with (
             open_runtime(settings) as runtime,
-            TestClient(TestServer(create_app(runtime))) as client,
+            TestClient(TestServer(create_app(runtime.service))) as client,
         ):
             yield SharedApp(client=client, runtime=runtime)
 

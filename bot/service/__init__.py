@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bot.service.front import ContentService
 from bot.service.ids import ALIAS_PATTERN, ID_PATTERN, RESERVED
-from bot.service.recording import MAX_PASSWORD, MAX_VIEWS_LIMIT
+from bot.service.policy import MAX_PASSWORD, MAX_VIEWS_LIMIT
 from bot.service.uploads import IMAGE_TYPES, MAX_FILENAME, clean_filename
 
 __all__ = [

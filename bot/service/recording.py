@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from bot.config import LimitSettings
 from bot.db import Connection, items
@@ -20,10 +20,9 @@ from bot.service.ids import (
     random_candidates,
 )
 from bot.service.links import check_link_allowed, normalise_link
+from bot.service.policy import check_options
 from bot.service.tokens import hash_password, hash_token, new_token
 
-MAX_VIEWS_LIMIT = 1_000_000_000
-MAX_PASSWORD = 200
 DEFAULT_OPTIONS = ItemOptions()
 
 # Inserts an item's subtype row (and records its blobs), in the transaction of its refs row.
@@ -68,7 +67,7 @@ class Recording:
         (created=False), or given a new life with these options when it had expired.
         """
         limits = self.core.settings.limits
-        check_options(options, limits)
+        check_options(self.core.settings, options)
         token = new_token()
         password_hash = None
         if options.password:
@@ -153,21 +152,6 @@ def check_alias(alias: str) -> str:
     if alias.lower() in RESERVED:
         raise Invalid(f"The alias {alias!r} is reserved.")
     return alias
-
-
-def check_options(options: ItemOptions, limits: LimitSettings) -> None:
-    """Invalid, with the reason, unless the options fit within the instance's limits."""
-    if options.visibility not in ("public", "unlisted", "private"):
-        raise Invalid("Visibility is public, unlisted or private.")
-    if options.max_views is not None and not 0 < options.max_views <= MAX_VIEWS_LIMIT:
-        raise Invalid(f"The view limit is a number from 1 to {MAX_VIEWS_LIMIT:,}.")
-    if options.password is not None and len(options.password) > MAX_PASSWORD:
-        raise Invalid(f"A password is at most {MAX_PASSWORD} characters.")
-    if options.expires_in is not None and options.expires_in <= timedelta(0):
-        raise Invalid("The expiry must be in the future.")
-    limit = limits.max_expiry
-    if limit is not None and options.expires_in is not None and options.expires_in > limit:
-        raise Invalid("The expiry is longer than this instance allows.")
 
 
 def expiry(options: ItemOptions, limits: LimitSettings) -> datetime | None:

@@ -7,11 +7,10 @@ from collections.abc import Iterable
 
 from aiohttp import hdrs, web
 
-from bot.runtime import Runtime
 from bot.service import ContentService
-from bot.web import api, items, metrics, pages, raw, sharex
+from bot.web import api, home, item_pages, items, metrics, raw, sharex, templating
 from bot.web.guard import Guard, unmatched
-from bot.web.keys import RUNTIME_KEY, SERVICE_KEY
+from bot.web.keys import SERVICE_KEY
 from bot.web.metrics import UNMATCHED, setup_metrics
 from bot.web.proxy import TrustedProxies
 
@@ -37,25 +36,23 @@ ROUTES: tuple[web.RouteDef, ...] = (
     *items.ROUTES,
     *api.ROUTES,
     *raw.ROUTES,
-    *pages.ROUTES,
+    *item_pages.ROUTES,
+    *home.ROUTES,
+    *templating.ROUTES,
     *sharex.ROUTES,
     *metrics.ROUTES,
     web.get("/healthz", healthz),
 )
 
 
-def create_app(runtime: Runtime) -> web.Application:
-    """The refbin web application over an open runtime."""
+def create_app(service: ContentService) -> web.Application:
+    """The refbin web application in front of an open content service."""
+    settings = service.settings
     # Forms read whole (URL-encoded pastes) may be as large as a paste; uploads stream instead.
-    app = web.Application(client_max_size=runtime.settings.limits.paste + 64 * 1024)
-    app[RUNTIME_KEY] = runtime
-    app[SERVICE_KEY] = runtime.service
-    pages.setup(app)
-    guard = Guard(
-        runtime.service,
-        setup_metrics(app),
-        TrustedProxies(runtime.settings.server.trusted_proxies),
-    )
+    app = web.Application(client_max_size=settings.limits.paste + 64 * 1024)
+    app[SERVICE_KEY] = service
+    templating.setup(app)
+    guard = Guard(service, setup_metrics(app), TrustedProxies(settings.server.trusted_proxies))
     app[GUARD_KEY] = guard
     add_routes(app, ROUTES)
     # Last: what no route takes still gets a JSON or page 404/405, and is counted.

@@ -11,14 +11,15 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from bot.web.keys import SERVICE_KEY
+from bot.web.bearer import bearer_token
+from bot.web.keys import service_of
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 def is_cross_site(request: web.Request) -> bool:
     """Whether a state-changing request was started by another site's page."""
-    if request.headers.get("Authorization", "").lower().startswith("bearer "):
+    if bearer_token(request):
         return False
     if request.headers.get("Sec-Fetch-Site", "").lower() == "cross-site":
         return True
@@ -32,7 +33,7 @@ def _own_origin(origin: str, request: web.Request) -> bool:
     """The public URL's origin, or the host the request was sent to (a direct connection)."""
     if origin == "null":  # sandboxed frames, some redirects: never us
         return False
-    base = urlsplit(request.app[SERVICE_KEY].settings.server.base_url)
+    base = urlsplit(service_of(request).settings.server.base_url)
     parts = urlsplit(origin.strip().lower())
     if (parts.scheme, parts.netloc) == (base.scheme, base.netloc.lower()):
         return True

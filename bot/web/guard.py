@@ -17,108 +17,34 @@ here too.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 
 from aiohttp import web
 from multidict import CIMultiDict
 
-from bot.errors import (
-    Blocked,
-    Conflict,
-    Forbidden,
-    Gone,
-    Invalid,
-    NotFound,
-    PasswordRequired,
-    RateLimited,
-    RefbinError,
-    StorageFull,
-    TimedOut,
-    TooLarge,
-    Unavailable,
-    Unprocessable,
-)
+from bot.errors import Forbidden, RefbinError
 from bot.service import ContentService
-from bot.web import pages
 from bot.web.csrf import SAFE_METHODS, is_cross_site
+from bot.web.errors import (
+    error_page,
+    error_response,
+    http_error_as_json,
+    json_error,
+    not_found_page,
+)
 from bot.web.limits import BUCKETS, client_key
 from bot.web.metrics import UNMATCHED, Metrics
 from bot.web.proxy import TrustedProxies, forwarded_of
+from bot.web.templating import wants_html
 from bot.web.types import Handler
 
 log = logging.getLogger(__name__)
 
-# Most specific first: the first matching class decides the status.
-STATUS_FOR_ERROR: tuple[tuple[type[RefbinError], int], ...] = (
-    (Unprocessable, 422),
-    (Invalid, 400),
-    (NotFound, 404),
-    (Gone, 410),
-    (PasswordRequired, 401),
-    (Forbidden, 403),
-    (Conflict, 409),
-    (TooLarge, 413),
-    (RateLimited, 429),
-    (TimedOut, 408),
-    (Blocked, 451),
-    (StorageFull, 507),
-    (Unavailable, 503),
-)
-# Codes of the JSON errors made from aiohttp's own refusals under /api/.
-ERROR_CODES = {
-    400: "invalid",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    408: "timeout",
-    413: "too_large",
-    415: "unsupported_media_type",
-    429: "rate_limited",
-    500: "internal",
-}
 # Routes the rate limits leave alone: probes, scrapes and the site's own assets.
 UNLIMITED_ROUTES = frozenset({"/healthz", "/metrics", "/static/{name}"})
 CROSS_SITE = "Cross-site requests are refused; post from this site's own pages."
 API_PREFIX = "/api/"
-
-
-def status_for(error: RefbinError) -> int:
-    for cls, status in STATUS_FOR_ERROR:
-        if isinstance(error, cls):
-            return status
-    return 400
-
-
-def error_response(error: RefbinError) -> web.Response:
-    """A domain error as a JSON body with its status: {"error": {"code", "message"}}."""
-    response = json_error(status_for(error), error.code, error.message)
-    if isinstance(error, RateLimited):
-        response.headers["Retry-After"] = str(max(1, round(error.retry_after)))
-    if isinstance(error, TooLarge | TimedOut):
-        # The rest of the body is not read: close the connection rather than drain it.
-        response.force_close()
-    return response
-
-
-def json_error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response(
-        {"error": {"code": code, "message": message}}, status=status, dumps=json.dumps
-    )
-
-
-def http_error_as_json(exc: web.HTTPException) -> web.Response:
-    """One of aiohttp's refusals (404, 405, 413, …) as refbin's JSON error."""
-    message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
-    response = json_error(exc.status, ERROR_CODES.get(exc.status, f"http_{exc.status}"), message)
-    for name in ("Allow", "Retry-After"):
-        if name in exc.headers:
-            response.headers[name] = exc.headers[name]
-    if exc.status == 413:
-        response.force_close()  # the rest of the body was not read
-    return response
 
 
 class Guard:
@@ -155,15 +81,15 @@ class Guard:
                             limiter.check(bucket, client_key(request))
                     response = await handler(request)
                 except RefbinError as error:
-                    if not in_api and pages.wants_html(request):
-                        response = pages.error_page(request, error, status_for(error))
+                    if not in_api and wants_html(request):
+                        response = error_page(request, error)
                     else:
                         response = error_response(error)
                 except web.HTTPException as exc:
                     if in_api and exc.status >= 400 and exc.content_type != "application/json":
                         response = http_error_as_json(exc)
-                    elif exc.status == 404 and not in_api and pages.wants_html(request):
-                        response = pages.error_page(request, None, 404)
+                    elif exc.status == 404 and not in_api and wants_html(request):
+                        response = not_found_page(request)
                     else:
                         raise
                 except Exception:

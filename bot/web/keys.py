@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.runtime import Runtime
 from bot.service import ContentService
 
-RUNTIME_KEY = web.AppKey("runtime", Runtime)
 SERVICE_KEY = web.AppKey("service", ContentService)
+
+
+def service_of(request: web.Request) -> ContentService:
+    """The content service the request's app is in front of."""
+    return request.app[SERVICE_KEY]

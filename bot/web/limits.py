@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.web.keys import SERVICE_KEY
+from bot.web.bearer import bearer_token
+from bot.web.keys import service_of
 from bot.web.proxy import client_ip
 
 BUCKETS = {"POST": "create", "PUT": "create", "PATCH": "create", "DELETE": "delete"}
@@ -12,11 +13,10 @@ BUCKETS = {"POST": "create", "PUT": "create", "PATCH": "create", "DELETE": "dele
 
 def client_key(request: web.Request) -> str:
     """Who to count a request against: the bearer token's holder, else the client address."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    token = token.strip()
+    token = bearer_token(request)
     # The token itself is the key here (hashed by the limiter's dict, never stored), once this
     # process has seen it open an owner: resolving it now would cost a query before the limit
     # could refuse anything, and an invented token would otherwise be a fresh bucket each time.
-    if scheme.lower() == "bearer" and token and request.app[SERVICE_KEY].is_known_token(token):
+    if token and service_of(request).is_known_token(token):
         return "token:" + token[:64]
     return "ip:" + client_ip(request)

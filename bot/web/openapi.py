@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.models import KINDS, VISIBILITIES
+from bot.service import ALIAS_PATTERN, ID_PATTERN
+from bot.web.errors import BY_CODE
 
 Schema = dict[str, Any]
 
@@ -105,7 +107,7 @@ SCHEMAS: dict[str, Schema] = {
             "has_password",
         ],
         "properties": {
-            "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+            "id": {"type": "string", "pattern": ID_PATTERN.pattern},
             "url": {"type": "string", "format": "uri", "description": "The short link."},
             "kind": {"enum": list(KINDS)},
             "visibility": {"enum": list(VISIBILITIES)},
@@ -214,7 +216,7 @@ SCHEMAS: dict[str, Schema] = {
         "additionalProperties": False,
         "properties": {
             "url": {"type": "string", "description": "An http(s) link."},
-            "alias": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"},
+            "alias": {"type": "string", "pattern": ALIAS_PATTERN.pattern},
             **_OPTIONS,
         },
     },
@@ -284,40 +286,31 @@ SCHEMAS: dict[str, Schema] = {
     },
 }
 
+# The refusals the API documents, by their JSON error code; status and name from one table.
 _ERRORS: dict[str, str] = {
-    "BadRequest": "The input is not acceptable.",
-    "Unauthorized": "The token (or the item's password) is missing or wrong.",
-    "Forbidden": "Refused (a cross-site request from a browser).",
-    "NotFound": "No such item, or not yours: both answer the same.",
-    "MethodNotAllowed": "The path exists but not with this method.",
-    "Gone": "The item expired or was viewed as often as allowed.",
-    "Conflict": "The alias is taken.",
-    "TooLarge": "Over the size limit or your quota.",
-    "UnsupportedMediaType": "The body is not JSON, multipart/form-data or a URL-encoded form.",
-    "Unprocessable": "Well-formed but unusable (a corrupt image).",
-    "RateLimited": "Too many requests; see Retry-After.",
-    "Blocked": "Blocked on this instance.",
-    "Unavailable": "The database or the storage is unavailable; retry later.",
-}
-_STATUS_OF_ERROR = {
-    "BadRequest": "400",
-    "Unauthorized": "401",
-    "Forbidden": "403",
-    "NotFound": "404",
-    "MethodNotAllowed": "405",
-    "Gone": "410",
-    "Conflict": "409",
-    "TooLarge": "413",
-    "UnsupportedMediaType": "415",
-    "Unprocessable": "422",
-    "RateLimited": "429",
-    "Blocked": "451",
-    "Unavailable": "503",
+    "invalid": "The input is not acceptable.",
+    "unauthorized": "The token (or the item's password) is missing or wrong.",
+    "forbidden": "Refused (a cross-site request from a browser).",
+    "not_found": "No such item, or not yours: both answer the same.",
+    "method_not_allowed": "The path exists but not with this method.",
+    "gone": "The item expired or was viewed as often as allowed.",
+    "conflict": "The alias is taken.",
+    "too_large": "Over the size limit or your quota.",
+    "unsupported_media_type": "The body is not JSON, multipart/form-data or a URL-encoded form.",
+    "unprocessable": "Well-formed but unusable (a corrupt image).",
+    "rate_limited": "Too many requests; see Retry-After.",
+    "blocked": "Blocked on this instance.",
+    "unavailable": "The database or the storage is unavailable; retry later.",
 }
 
 
-def _errors(*names: str) -> dict[str, Schema]:
-    return {_STATUS_OF_ERROR[name]: _ref("responses", name) for name in names}
+def _response_name(code: str) -> str:
+    """`not_found` -> `NotFound`: the name of a refusal among the document's responses."""
+    return "".join(word.title() for word in code.split("_"))
+
+
+def _errors(*codes: str) -> dict[str, Schema]:
+    return {str(BY_CODE[code].status): _ref("responses", _response_name(code)) for code in codes}
 
 
 PARAMETERS: dict[str, Schema] = {
@@ -325,7 +318,7 @@ PARAMETERS: dict[str, Schema] = {
         "name": "content_id",
         "in": "path",
         "required": True,
-        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+        "schema": {"type": "string", "pattern": ID_PATTERN.pattern},
     },
     "Password": {
         "name": "X-Password",
@@ -366,7 +359,7 @@ _DELETE_OPERATION: Schema = {
     "parameters": [_ref("parameters", "ContentId"), _ref("parameters", "DeleteToken")],
     "responses": {
         "204": {"description": "Deleted."},
-        **_errors("Unauthorized", "Forbidden", "NotFound", "RateLimited", "Unavailable"),
+        **_errors("unauthorized", "forbidden", "not_found", "rate_limited", "unavailable"),
     },
 }
 
@@ -419,16 +412,16 @@ PATHS: dict[str, Schema] = {
                     "links": _CREATED_LINKS,
                 },
                 **_errors(
-                    "BadRequest",
-                    "Unauthorized",
-                    "Forbidden",
-                    "Conflict",
-                    "TooLarge",
-                    "UnsupportedMediaType",
-                    "Unprocessable",
-                    "RateLimited",
-                    "Blocked",
-                    "Unavailable",
+                    "invalid",
+                    "unauthorized",
+                    "forbidden",
+                    "conflict",
+                    "too_large",
+                    "unsupported_media_type",
+                    "unprocessable",
+                    "rate_limited",
+                    "blocked",
+                    "unavailable",
                 ),
             },
         },
@@ -447,7 +440,7 @@ PATHS: dict[str, Schema] = {
             ],
             "responses": {
                 "200": _json(_ref("schemas", "ItemPage"), "One page."),
-                **_errors("BadRequest", "Unauthorized", "RateLimited", "Unavailable"),
+                **_errors("invalid", "unauthorized", "rate_limited", "unavailable"),
             },
         },
     },
@@ -459,7 +452,7 @@ PATHS: dict[str, Schema] = {
             "parameters": [_ref("parameters", "ContentId"), _ref("parameters", "Password")],
             "responses": {
                 "200": _json(_ref("schemas", "Item"), "The item."),
-                **_errors("Unauthorized", "NotFound", "Gone", "Blocked", "RateLimited"),
+                **_errors("unauthorized", "not_found", "gone", "blocked", "rate_limited"),
             },
         },
         "delete": {"operationId": "deleteItem", **_DELETE_OPERATION},
@@ -479,7 +472,7 @@ PATHS: dict[str, Schema] = {
             ],
             "responses": {
                 "200": _json(_ref("schemas", "Stats"), "The stats."),
-                **_errors("BadRequest", "Unauthorized", "NotFound", "RateLimited"),
+                **_errors("invalid", "unauthorized", "not_found", "rate_limited"),
             },
         },
     },
@@ -505,7 +498,7 @@ PATHS: dict[str, Schema] = {
             "security": [{"bearer": []}, {"tokenQuery": []}],
             "responses": {
                 "200": _json(_ref("schemas", "ShareXConfig"), "Open it with ShareX."),
-                **_errors("Unauthorized"),
+                **_errors("unauthorized"),
             },
         }
     },
@@ -530,8 +523,8 @@ def document(base_url: str) -> Schema:
             "schemas": SCHEMAS,
             "parameters": PARAMETERS,
             "responses": {
-                name: _json(_ref("schemas", "Error"), description)
-                for name, description in _ERRORS.items()
+                _response_name(code): _json(_ref("schemas", "Error"), description)
+                for code, description in _ERRORS.items()
             },
             "securitySchemes": {
                 "bearer": {

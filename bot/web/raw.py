@@ -35,9 +35,9 @@ from bot.service.images import THUMB_TYPE
 from bot.service.sniff import TEXT_PLAIN, is_active
 from bot.web import zerocopy
 from bot.web.access import resolve_item
+from bot.web.headers import content_disposition
 from bot.web.keys import SERVICE_KEY
 from bot.web.visitors import visit_of
-from storage.base import content_disposition
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +225,9 @@ async def send_blob(
         path = service.store.local_path(blob.sha256)
     if path is None and blob.disposition == "attachment":
         url = await service.store.download_url(
-            blob.sha256, filename=blob.filename or blob.sha256, media_type=blob.media_type
+            blob.sha256,
+            disposition=content_disposition(blob.filename or blob.sha256),
+            media_type=blob.media_type,
         )
         if url is not None:
             raise web.HTTPFound(url, headers={hdrs.CACHE_CONTROL: CACHE_PRIVATE})

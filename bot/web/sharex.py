@@ -7,24 +7,25 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from bot.web.api import API, unauthorized
-from bot.web.keys import SERVICE_KEY
-from storage.base import content_disposition
+from bot.errors import Unauthenticated
+from bot.web.api import API
+from bot.web.bearer import bearer_token, owner_of_token
+from bot.web.headers import content_disposition
+from bot.web.keys import service_of
 
 SHAREX_VERSION = "15.0.0"  # the custom uploader format this follows ({json:…} syntax)
 
 
 async def sharex_config(request: web.Request) -> web.Response:
     """The uploader, for the token in `Authorization: Bearer …` or `?token=…`."""
-    service = request.app[SERVICE_KEY]
-    token = _token_of(request)
+    service = service_of(request)
+    token = bearer_token(request) or request.query.get("token", "").strip()
     if not token:
-        raise unauthorized(
+        raise Unauthenticated(
             "Pass your API token as ?token=… or an Authorization header "
             "(make one with `refbin token create NAME`)."
         )
-    if await service.owner_for_api_token(token) is None:
-        raise unauthorized("The API token is not valid (or was revoked).")
+    await owner_of_token(service, token)
     base_url = service.settings.server.base_url
     return web.json_response(
         uploader(base_url, token),
@@ -52,13 +53,6 @@ def uploader(base_url: str, token: str) -> dict[str, object]:
         "ThumbnailURL": "{json:thumb_url}",
         "ErrorMessage": "{json:error.message}",
     }
-
-
-def _token_of(request: web.Request) -> str:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return request.query.get("token", "").strip()
 
 
 ROUTES = [web.get("/sharex.sxcu", sharex_config)]

@@ -165,7 +165,7 @@ async def test_concurrent_visits_over_http_get_a_view_limited_item_once(
 
     async with (
         lagging_runtime(settings, postgres) as runtime,
-        TestClient(TestServer(create_app(runtime))) as client,
+        TestClient(TestServer(create_app(runtime.service))) as client,
     ):
         responses = await asyncio.gather(*(client.get(path) for _ in range(20)))
         statuses = sorted(response.status for response in responses)

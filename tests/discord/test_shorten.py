@@ -8,6 +8,7 @@ import io
 from PIL import Image
 
 from bot.config import Settings
+from bot.qr import qr_code
 from tests.discord_fixtures import (  # noqa: F401 - fixtures
     RefbinDiscord,
     discord_database,
@@ -52,6 +53,7 @@ async def test_qr_button_answers_a_png_only_to_the_presser(refbin: RefbinDiscord
     with Image.open(io.BytesIO(upload.data)) as picture:
         assert picture.format == "PNG" and picture.width >= 100
     assert qr.content == shortened.embeds[0]["url"]
+    assert upload.data == qr_code(qr.content, "png")  # the web's /{id}/qr?format=png, too
 
 
 async def test_a_javascript_link_is_refused_privately_and_nothing_is_stored(

@@ -41,7 +41,7 @@ def small_filesystem() -> Iterator[Path]:
 async def test_full_storage_answers_507_and_keeps_what_it_has(settings, small_filesystem) -> None:
     full = dataclasses.replace(settings, storage=StorageSettings(path=small_filesystem))
     async with open_runtime(full) as runtime:
-        async with TestClient(TestServer(create_app(runtime))) as client:
+        async with TestClient(TestServer(create_app(runtime.service))) as client:
             kept = await client.post("/", data={"text": "stored while there was room"})
             assert kept.status == 201
             kept_id = (await kept.text()).strip().rsplit("/", 1)[-1]

@@ -120,7 +120,7 @@ async def test_the_document_is_valid_openapi_31_and_served(client: TestClient, r
 
 
 def test_the_document_and_the_app_name_the_same_routes(runtime: Runtime) -> None:
-    app = create_app(runtime)
+    app = create_app(runtime.service)
     registered = {
         (route.method.lower(), route.resource.canonical)
         for route in app.router.routes()

@@ -282,7 +282,7 @@ async def test_an_invented_bearer_token_is_counted_against_the_address(settings)
     )
     async with (
         open_runtime(limited) as runtime,
-        TestClient(TestServer(create_app(runtime))) as client,
+        TestClient(TestServer(create_app(runtime.service))) as client,
     ):
         valid = bearer(await runtime.service.create_api_token("real"))
         link = await create(client, valid, url="https://example.com/limited")

@@ -74,6 +74,8 @@ async def test_files_dropped_on_the_page_upload_with_progress(
         }"""
     )
     await expect(page.locator("#file-list li")).to_have_count(2)
+    # Sizes are spelt as the server's pages spell them (bot/units.py format_size).
+    await expect(page.locator("#file-list .file-size")).to_have_text(["13 B", "1.5 MiB"])
     await expect(page.locator("#mode-file")).to_be_checked()
     await screenshot(page, tmp_path, "home-files-dropped")
     await page.click("#submit")

@@ -122,7 +122,7 @@ OVERSIZED = {
         API,
         b"text=" + b"a" * (PASTE_LIMIT + 100 * KiB),
         "application/x-www-form-urlencoded",
-        "Maximum request body size",
+        PASTE_TOO_LARGE,
     ),
     "json-text-api": Oversized(
         API,
@@ -160,11 +160,11 @@ async def test_option_fields_are_bounded_in_size_and_number(nothing_left: Shared
     for path in ("/", API):
         response = await client.post(path, data=long_field, headers=MULTIPART)
         await expect_error(response, 400, "invalid", "The field 'alias' is too long.")
+    # Only the fields the reader knows are kept (one value each): their number is bounded too.
     many = multipart(*(part(f'name="f{n}"'.encode(), b"x" * 100) for n in range(33)))
-    response = await client.post("/", data=many, headers=MULTIPART)
-    await expect_error(response, 400, "invalid", "A form has at most 32 fields.")
-    response = await client.post(API, data=many, headers=MULTIPART)
-    await expect_error(response, 400, "invalid", "Unknown field 'f0'.")
+    for path in ("/", API):
+        response = await client.post(path, data=many, headers=MULTIPART)
+        await expect_error(response, 400, "invalid", "Unknown field 'f0'.")
 
 
 # ---- bodies that are not what they say ---------------------------------------------------------

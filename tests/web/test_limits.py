@@ -48,7 +48,7 @@ async def test_web_answers_429_with_retry_after_per_bucket(settings) -> None:
         limits=dataclasses.replace(settings.limits, rate_create=2, rate_read=5, rate_delete=1),
     )
     async with open_runtime(limited) as runtime:
-        async with TestClient(TestServer(create_app(runtime))) as client:
+        async with TestClient(TestServer(create_app(runtime.service))) as client:
             urls = []
             for n in range(2):
                 response = await client.post("/", data={"url": f"https://example.com/{n}"})

@@ -99,8 +99,8 @@ async def test_stored_bytes_come_from_the_database(client: TestClient, runtime: 
 
 async def test_each_app_has_its_own_registry(runtime: Runtime) -> None:
     async with (
-        TestClient(TestServer(create_app(runtime))) as first,
-        TestClient(TestServer(create_app(runtime))) as second,
+        TestClient(TestServer(create_app(runtime.service))) as first,
+        TestClient(TestServer(create_app(runtime.service))) as second,
     ):
         for _ in range(3):
             await first.get("/healthz")

@@ -465,16 +465,22 @@ async def test_a_second_file_on_the_curl_route_is_refused_and_nothing_is_kept(
     assert shared_app.temp_files() == []
 
 
-async def test_a_file_part_without_a_filename(shared_app: SharedApp) -> None:
-    """The curl route takes a file part without a filename for a browser's empty file input
-    (skipped); the API stores it, with no name."""
+@pytest.mark.parametrize("path", ["/", API])
+async def test_a_file_part_without_a_filename(shared_app: SharedApp, path: str) -> None:
+    """Both routes store a file part without a filename as a file with no name, and skip one
+    with an empty filename (a browser's file input with no file chosen)."""
     client = shared_app.client
-    body = multipart(part(b'name="file"', b"no name"), part(b'name="text"', b"a paste"))
-    response = await client.post("/", data=body, headers=MULTIPART)
-    assert response.status == 201
-    content_id = (await response.text()).strip().rsplit("/", 1)[-1]
-    assert (await shared_app.runtime.service.get(content_id)).kind == "text"
-    response = await client.post(API, data=multipart(part(b'name="file"', b"x")), headers=MULTIPART)
-    assert response.status == 201
-    created = await response.json()
-    assert created["kind"] == "file" and created["filename"] is None
+    nameless = multipart(part(b'name="file"', b"no name " + os.urandom(8).hex().encode()))
+    response = await client.post(path, data=nameless, headers=MULTIPART)
+    assert response.status == 201, await response.text()
+    if path == API:
+        content_id = (await response.json())["id"]
+    else:
+        content_id = (await response.text()).strip().rsplit("/", 1)[-1]
+    item = await shared_app.runtime.service.get(content_id)
+    assert item.kind == "file" and item.filename is None
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    paste = f"a paste to {path}".encode()
+    unchosen = multipart(part(b'name="file"; filename=""', b""), part(b'name="text"', paste))
+    response = await client.post(path, data=unchosen, headers=MULTIPART)
+    assert response.status == 201, await response.text()

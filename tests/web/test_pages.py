@@ -19,8 +19,8 @@ from PIL import Image
 
 from bot.lru import SizedCache
 from bot.models import ItemOptions
-from bot.web.pages import LANGUAGE_CHOICES, PAGES_KEY
 from bot.web.render import MAX_LINES, Rendered
+from bot.web.templating import LANGUAGE_CHOICES, PAGES_KEY
 from tests.helpers import id_of, png_bytes
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -331,7 +331,7 @@ async def test_file_page_offers_a_download(client: TestClient) -> None:
     content_id = await add(client, file=("archive.zip", b"PK\x03\x04" + b"\x00" * 100))
     text, parts = await page_of(client, f"/{content_id}")
     assert_no_inline_code(parts)
-    assert "archive.zip" in text and "application/zip" in text and "104 bytes" in text
+    assert "archive.zip" in text and "application/zip" in text and "104 B" in text
     assert f'href="/{content_id}/raw?download=1"' in text
     assert "<video" not in text and "<audio" not in text
 
@@ -438,7 +438,7 @@ async def test_too_large_upload_is_a_413_page(runtime, settings) -> None:
 
     small = dataclasses.replace(settings, limits=dataclasses.replace(settings.limits, upload=1024))
     runtime.service.settings = small
-    async with TestClient(TestServer(create_app(runtime))) as small_client:
+    async with TestClient(TestServer(create_app(runtime.service))) as small_client:
         response = await small_client.post(
             "/", data=form(format="html", file=("big.bin", b"x" * 4096)), headers=HTML
         )

@@ -167,7 +167,7 @@ async def app_client(
         limits=dataclasses.replace(settings.limits, rate_read=rate_read),
     )
     async with open_runtime(settings) as runtime:
-        app = create_app(runtime)
+        app = create_app(runtime.service)
         add_routes(app, [web.get("/_test/echo", echo)])
         async with TestClient(TestServer(app, host="127.0.0.1")) as client:
             yield client

@@ -20,9 +20,9 @@ from bot.config import StorageSettings
 from bot.models import ItemOptions
 from bot.runtime import Runtime, open_runtime
 from bot.web import create_app
+from bot.web.headers import content_disposition
 from bot.web.keys import SERVICE_KEY
 from bot.web.raw import serve_thumb
-from storage.base import content_disposition
 from tests.helpers import chunks_of, png_bytes
 from tests.storage_fixtures import s3_server_fixture  # noqa: F401 - `s3_server`
 
@@ -292,6 +292,15 @@ def test_content_disposition_cannot_be_broken_out_of(name: str) -> None:
     assert header.endswith("filename*=UTF-8''" + quote(name, safe=""))
 
 
+def test_content_disposition_keeps_the_exact_name_and_an_ascii_fallback() -> None:
+    header = content_disposition('naïve "quote"\r\n.txt')
+
+    assert header == (
+        'attachment; filename="na_ve _quote___.txt"; '
+        "filename*=UTF-8''na%C3%AFve%20%22quote%22%0D%0A.txt"
+    )
+
+
 async def test_a_crlf_name_from_a_client_never_makes_a_header(
     client: TestClient, runtime: Runtime
 ) -> None:
@@ -364,7 +373,7 @@ async def test_files_redirect_to_the_content_origin_which_serves_them(
     runtime.service.settings = dataclasses.replace(settings, server=server)
     file_id = await upload(runtime, png_bytes(), "c.png")
     paste = await runtime.service.add_paste("plain words\n")
-    async with TestClient(TestServer(create_app(runtime))) as client:
+    async with TestClient(TestServer(create_app(runtime.service))) as client:
         main = await client.get(f"/{file_id}/raw?download=1", allow_redirects=False)
         assert main.status == 302
         assert main.headers["Location"] == f"{content_url}/{file_id}/raw?download=1"
@@ -406,7 +415,7 @@ async def s3_runtime(settings, request) -> Runtime:
 async def test_s3_blobs_are_streamed_with_ranges(s3_runtime: Runtime) -> None:
     data = os.urandom(MiB + 123)
     content_id = await upload(s3_runtime, data, "s3.bin")
-    async with TestClient(TestServer(create_app(s3_runtime))) as client:
+    async with TestClient(TestServer(create_app(s3_runtime.service))) as client:
         whole = await client.get(f"/{content_id}/raw")
         assert whole.status == 200
         assert whole.headers["ETag"] == f'"{hashlib.sha256(data).hexdigest()}"'
@@ -422,7 +431,7 @@ async def test_s3_blobs_are_streamed_with_ranges(s3_runtime: Runtime) -> None:
 async def test_s3_downloads_redirect_to_a_presigned_url(s3_runtime: Runtime) -> None:
     data = os.urandom(5000)
     content_id = await upload(s3_runtime, data, "report.bin")
-    async with TestClient(TestServer(create_app(s3_runtime))) as client:
+    async with TestClient(TestServer(create_app(s3_runtime.service))) as client:
         inline = await client.get(f"/{content_id}/raw", allow_redirects=False)
         assert inline.status == 200  # inline bytes keep our headers, so they are streamed
         assert await inline.read() == data

@@ -100,7 +100,7 @@ def real_app(settings: Settings) -> Callable[[], contextlib.AbstractAsyncContext
     @contextlib.asynccontextmanager
     async def make() -> AsyncIterator[web.Application]:
         async with open_runtime(settings) as runtime:
-            yield create_app(runtime)
+            yield create_app(runtime.service)
 
     return make
 

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.web.pages import LANGUAGE_CHOICES
+from bot.web.templating import LANGUAGE_CHOICES
 from tests.security_fixtures import (  # noqa: F401 - the shared_app fixture
     MULTIPART,
     SharedApp,

@@ -118,7 +118,7 @@ async def test_a_stalled_upload_times_out_and_leaves_nothing(runtime, settings, 
     writer = aiohttp.MultipartWriter("form-data")
     part = writer.append(trickle(), {"Content-Type": "application/octet-stream"})
     part.set_content_disposition("form-data", name="file", filename="slow.bin")
-    async with TestClient(TestServer(create_app(runtime))) as client:
+    async with TestClient(TestServer(create_app(runtime.service))) as client:
         started = asyncio.get_running_loop().time()
         response = await client.post("/", data=writer)
         elapsed = asyncio.get_running_loop().time() - started

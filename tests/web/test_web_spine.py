@@ -99,7 +99,7 @@ async def test_used_up_item_is_410(client: TestClient) -> None:
 async def test_upload_over_the_limit_is_413(runtime, settings) -> None:
     small = dataclasses.replace(settings, limits=dataclasses.replace(settings.limits, upload=1024))
     runtime.service.settings = small
-    async with TestClient(TestServer(create_app(runtime))) as client:
+    async with TestClient(TestServer(create_app(runtime.service))) as client:
         response = await client.post("/", data=form(file=("big.bin", b"x" * 4096)))
         assert response.status == 413
         assert (await response.json())["error"]["code"] == "too_large"

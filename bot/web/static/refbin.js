@@ -20,16 +20,17 @@
     return node;
   }
 
+  // As bot/units.py format_size spells sizes on the server's pages: "512 B", "1.5 KiB", "2 MiB".
   function humanSize(bytes) {
-    var units = ["bytes", "KiB", "MiB", "GiB"];
+    var units = ["B", "KiB", "MiB", "GiB"];
     var value = bytes;
     for (var i = 0; i < units.length; i++) {
       if (value < 1024 || i === units.length - 1) {
-        return i === 0 ? value + " bytes" : value.toFixed(1) + " " + units[i];
+        if (i === 0) return Math.floor(value) + " B";
+        return value.toFixed(1).replace(/\.0$/, "") + " " + units[i];
       }
       value /= 1024;
     }
-    return bytes + " bytes";
   }
 
   // ---- copying ------------------------------------------------------------------------
