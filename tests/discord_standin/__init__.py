@@ -8,7 +8,8 @@ what the bot sent back (`wait_for_callback`, `wait_for_request`).
 
 from __future__ import annotations
 
-from .models import Channel, Guild, Member, Role, User
+from .guild import Guild
+from .models import Channel, Member, Role, User
 from .records import GatewayFrame, InteractionCallback, RecordedFile, RecordedRequest
 from .server import DiscordStandin
 
