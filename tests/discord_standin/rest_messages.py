@@ -59,19 +59,20 @@ async def get_messages(request: web.Request) -> web.Response:
     require(world, channel)
     if not has(world, channel, READ_MESSAGE_HISTORY):
         return json_response([])  # Discord answers an empty list, not an error
-    limit = _int_query(request, "limit", 50)
+    limit = _int_query(request, "limit")
+    limit = 50 if limit is None else limit
     if not 1 <= limit <= 100:
         raise invalid_form("limit", "NUMBER_TYPE_MAX", "int value should be between 1 and 100.")
     newest_first = sorted(world.messages.in_channel(channel), key=lambda m: -int(m["id"]))
-    before, after = _int_query(request, "before", 0), _int_query(request, "after", 0)
-    around = _int_query(request, "around", 0)
-    if around:
+    before, after = _int_query(request, "before"), _int_query(request, "after")
+    around = _int_query(request, "around")
+    if around is not None:
         older = [m for m in newest_first if int(m["id"]) < around][: limit // 2]
         newer = [m for m in newest_first if int(m["id"]) >= around]
         return json_response(newer[max(0, len(newer) - (limit - len(older))) :] + older)
-    if before:
+    if before is not None:
         newest_first = [m for m in newest_first if int(m["id"]) < before]
-    if after:
+    if after is not None:  # the `limit` messages right after it, still newest first
         newest_first = [m for m in newest_first if int(m["id"]) > after][-limit:]
     return json_response(newest_first[:limit])
 
@@ -176,10 +177,10 @@ def _message_id(request: web.Request) -> int:
     return int(value) if value.isdigit() else 0
 
 
-def _int_query(request: web.Request, name: str, default: int) -> int:
+def _int_query(request: web.Request, name: str) -> int | None:
     value = request.query.get(name)
     if value is None:
-        return default
+        return None
     if not value.isdigit():
         raise invalid_form(name, "NUMBER_TYPE_COERCE", f"Value {value!r} is not int.")
     return int(value)
