@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from tests.discord_standin import DiscordStandin, Guild, User
 from tests.discord_standin.fixtures import discord_api_fixture  # noqa: F401 - `discord_api`
+from tests.discord_standin.models import FORUM_CHANNEL
 from tests.discord_standin.permissions import VIEW_CHANNEL
 
 
@@ -280,3 +281,33 @@ async def test_sending_in_an_archived_thread_unarchives_it(
 
 def _content(text: str) -> discord.http.MultipartParameters:
     return discord.http.handle_message_parameters(content=text)
+
+
+async def test_a_forum_made_while_running_and_a_command_used_in_its_post(
+    discord_api: DiscordStandin, guild: Guild, alice: User
+) -> None:
+    bot = make_bot()
+
+    @bot.tree.command(description="Where am I?")
+    async def where(interaction: discord.Interaction) -> None:
+        channel = interaction.channel
+        assert isinstance(channel, discord.Thread) and channel.parent is not None
+        can = interaction.app_permissions.send_messages_in_threads
+        await interaction.response.send_message(f"{channel.name} in {channel.parent.name} {can}")
+
+    async with discord_api.running(bot):
+        bot.tree.copy_global_to(guild=discord.Object(guild.id))
+        await bot.tree.sync(guild=discord.Object(guild.id))
+        help_desk = await discord_api.create_channel(
+            guild, "help-desk", type=FORUM_CHANNEL, tags=("open",)
+        )
+        post, _ = await discord_api.create_forum_post(help_desk, alice, "Broken build", "help")
+        command = await discord_api.slash_command("where", user=alice, channel=post)
+        callback = await discord_api.wait_for_callback(command)
+        forum = bot.get_channel(help_desk.id)
+
+    assert isinstance(forum, discord.ForumChannel) and [t.name for t in forum.available_tags] == [
+        "open"
+    ]
+    assert command["channel"]["type"] == 11 and command["channel"]["parent_id"] == str(help_desk.id)
+    assert callback.data["content"] == "Broken build in help-desk True"

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import threads
 from .cdn import CdnBehaviour
-from .guild import Guild
-from .models import Channel, Role, User, iso_now
+from .guild import REQUIRE_TAG, Guild
+from .models import TEXT_CHANNEL, Channel, Role, User, iso_now
 
 if TYPE_CHECKING:
     from .world import DiscordWorld
@@ -29,7 +29,24 @@ class GuildAdmin:
             self, channel: Channel, event: str, data: dict[str, Any]
         ) -> int: ...
 
-    # permissions
+    # channels and permissions
+
+    async def create_channel(
+        self,
+        guild: Guild,
+        name: str,
+        *,
+        type: int = TEXT_CHANNEL,
+        parent: Channel | None = None,
+        tags: tuple[str, ...] = (),
+        require_tag: bool = False,
+    ) -> Channel:
+        """An admin adds a channel (a forum with `type=FORUM_CHANNEL` and `tags`) while the bot
+        runs: CHANNEL_CREATE, so discord.py knows it. Before the bot connects, `guild.add_*`."""
+        flags = REQUIRE_TAG if require_tag else 0
+        channel = guild.add_channel(name, type=type, parent=parent, tags=tags, flags=flags)
+        await self.dispatch("CHANNEL_CREATE", channel.to_payload())
+        return channel
 
     def bot_role(self, guild: Guild) -> Role:
         """The bot's managed role in `guild` (made when the guild was)."""
@@ -72,7 +89,7 @@ class GuildAdmin:
         if self.bot_in(guild):
             raise ValueError(f"the bot is already in {guild.name!r}")
         self.world.join(guild)
-        return await self.dispatch("GUILD_CREATE", self.world.guild_create(guild))
+        return await self.dispatch("GUILD_CREATE", self.world.guild_create(guild, joined_now=True))
 
     async def remove_bot_from(self, guild: Guild) -> int:
         """An admin kicks the bot: GUILD_DELETE (without `unavailable`), on_guild_remove."""

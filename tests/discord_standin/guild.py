@@ -66,6 +66,7 @@ class Guild:
         parent: Channel | None = None,
         permission_overwrites: list[dict[str, Any]] | None = None,
         tags: tuple[str, ...] = (),
+        flags: int = 0,
     ) -> Channel:
         """Create a channel at the end of the list (`tags`: a forum's available tags)."""
         channel = Channel(
@@ -78,6 +79,7 @@ class Guild:
             parent_id=parent.id if parent else None,
             permission_overwrites=permission_overwrites or [],
             available_tags=[self._tag(name) for name in tags],
+            flags=flags,
         )
         self.channels.append(channel)
         return channel
@@ -95,9 +97,10 @@ class Guild:
         require_tag: bool = False,
     ) -> Channel:
         """A forum channel (type 15), in category `parent`, offering `tags`."""
-        forum = self.add_channel(name, type=FORUM_CHANNEL, parent=parent, tags=tags, topic=topic)
-        forum.flags = REQUIRE_TAG if require_tag else 0
-        return forum
+        flags = REQUIRE_TAG if require_tag else 0
+        return self.add_channel(
+            name, type=FORUM_CHANNEL, parent=parent, tags=tags, topic=topic, flags=flags
+        )
 
     def _tag(self, name: str) -> dict[str, Any]:
         return {

@@ -149,9 +149,13 @@ class DiscordWorld:
         permissions = self.bot_permissions(channel)
         return permissions is None or bool(permissions & VIEW_CHANNEL)
 
-    def guild_create(self, guild: Guild) -> dict[str, Any]:
-        """GUILD_CREATE for `guild` as the bot receives it."""
-        return guild.to_payload(self.bot_user)
+    def guild_create(self, guild: Guild, *, joined_now: bool = False) -> dict[str, Any]:
+        """GUILD_CREATE for `guild` as the bot receives it. For a guild it was just added to
+        there is no `unavailable` (which discord.py reads as a join, not a guild coming back)."""
+        payload = guild.to_payload(self.bot_user)
+        if joined_now:
+            del payload["unavailable"]
+        return payload
 
     def message_event(self, message: dict[str, Any]) -> dict[str, Any]:
         """A stored message as MESSAGE_CREATE/UPDATE carries it: plus guild_id and member."""
