@@ -229,7 +229,7 @@ async def test_the_bot_starts_forum_posts_and_threads(
     assert stored.thread.applied_tags == [question.id]
     assert discord_api.message(post.thread.id)["content"] == "read this first"
     assert thread.id == message.id and thread.parent_id == general.id
-    assert private.type is discord.ChannelType.private_thread  # Discord's default type
+    assert private.type is discord.ChannelType.private_thread  # discord.py's default
 
 
 async def test_forum_refusals_match_discord(
