@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import rest_commands, rest_core, rest_interactions
+from . import rest_commands, rest_core, rest_interactions, rest_messages, rest_threads
 from .cdn import serve_attachment
 from .context import GATEWAY, SETTINGS, WORLD, ServerSettings
 from .gateway import GatewayServer
@@ -38,6 +38,8 @@ def create_app(
     app[SETTINGS] = settings
     app[GATEWAY] = gateway
     rest_core.add_routes(app, API_PREFIX)
+    rest_messages.add_routes(app, API_PREFIX)
+    rest_threads.add_routes(app, API_PREFIX)
     rest_commands.add_routes(app, API_PREFIX)
     rest_interactions.add_routes(app, API_PREFIX)
     app.router.add_get(GATEWAY_PATH, gateway.handle)

@@ -8,7 +8,9 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
+from .errors import UNKNOWN_CHANNEL, not_found
 from .gateway import GatewayServer
+from .models import Channel
 from .records import RecordedFile
 from .world import DiscordWorld
 
@@ -57,3 +59,12 @@ async def parse_body(request: web.Request) -> ParsedBody:
         return ParsedBody(payload, tuple(files))
     raw = await request.read() if request.can_read_body else b""
     return ParsedBody(json.loads(raw) if raw else None, ())
+
+
+def path_channel(request: web.Request) -> Channel:
+    """The channel named by the path's {channel_id}; 404 Unknown Channel if there is none."""
+    value = request.match_info["channel_id"]
+    channel = request.app[WORLD].channel(int(value)) if value.isdigit() else None
+    if channel is None:
+        raise not_found(UNKNOWN_CHANNEL, "Channel")
+    return channel

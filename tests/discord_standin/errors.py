@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 UNKNOWN_CHANNEL = 10003
+UNKNOWN_GUILD = 10004
 UNKNOWN_MESSAGE = 10008
 UNKNOWN_USER = 10013
 UNKNOWN_WEBHOOK = 10015
@@ -18,6 +19,8 @@ CANNOT_SEND_EMPTY_MESSAGE = 50006
 INVALID_FORM_BODY = 50035
 INTERACTION_ALREADY_ACKNOWLEDGED = 40060
 REQUEST_ENTITY_TOO_LARGE = 40005
+MISSING_ACCESS = 50001
+MISSING_PERMISSIONS = 50013
 
 
 def json_response(
@@ -61,6 +64,15 @@ def invalid_form(field: str, code: str, message: str) -> DiscordHTTPError:
     for part in reversed(field.split(".")):
         errors = {part: errors}
     return DiscordHTTPError(400, INVALID_FORM_BODY, "Invalid Form Body", errors)
+
+
+def missing_access() -> DiscordHTTPError:
+    """What Discord answers when the bot cannot see the channel (or is not in its guild)."""
+    return DiscordHTTPError(403, MISSING_ACCESS, "Missing Access")
+
+
+def missing_permissions() -> DiscordHTTPError:
+    return DiscordHTTPError(403, MISSING_PERMISSIONS, "Missing Permissions")
 
 
 def unauthorized() -> DiscordHTTPError:

@@ -199,7 +199,7 @@ class GatewayServer:
         await session.dispatch("READY", self._ready_payload(session))
         for guild in self.world.guilds.values():
             if session.handles_guild(guild.id):
-                await self._dispatch_to(session, "GUILD_CREATE", guild.to_payload())
+                await self._dispatch_to(session, "GUILD_CREATE", self.world.guild_create(guild))
         await self.ready.add(session)
 
     def _ready_payload(self, session: GatewaySession) -> dict[str, Any]:
@@ -267,7 +267,7 @@ class GatewayServer:
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> int:
         """Send an event to every session it is for (by shard and intents); how many got it."""
-        guild_id = int(data["guild_id"]) if data.get("guild_id") else None
+        guild_id = _guild_id_of(event, data)
         delivered = 0
         for session in list(self.sessions.values()):
             if session.ended or not session.handles_guild(guild_id):
@@ -311,3 +311,12 @@ class GatewayServer:
     async def close_all(self) -> None:
         for connection in list(self.connections):
             await connection.ws.close(code=1001, message=b"stand-in shutting down")
+
+
+GUILD_OBJECT_EVENTS = frozenset({"GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"})
+
+
+def _guild_id_of(event: str, data: dict[str, Any]) -> int | None:
+    """Which guild an event is about (for sharding): the guild events carry it as `id`."""
+    value = data.get("id") if event in GUILD_OBJECT_EVENTS else data.get("guild_id")
+    return int(value) if value else None

@@ -59,6 +59,11 @@ class MessageStore:
         del self._messages[message_id]
         return message
 
+    def forget_channel(self, channel: Channel) -> None:
+        """Drop every message in `channel` (a deleted thread takes its messages with it)."""
+        for message in self.in_channel(channel):
+            del self._messages[int(message["id"])]
+
     def in_channel(self, channel: Channel) -> list[dict[str, Any]]:
         return [m for m in self._messages.values() if m["channel_id"] == str(channel.id)]
 
@@ -74,9 +79,13 @@ class MessageStore:
         flags: int = 0,
         message_type: int = 0,
         extra: dict[str, Any] | None = None,
+        message_id: int | None = None,
     ) -> dict[str, Any]:
-        """Store a message as given (no validation): users' messages and system messages."""
-        message_id = self._snowflakes.next()
+        """Store a message as given (no validation): users' messages and system messages.
+
+        `message_id` is for a forum post's starter message, which shares the thread's id.
+        """
+        message_id = message_id or self._snowflakes.next()
         message: dict[str, Any] = {
             "id": str(message_id),
             "channel_id": str(channel.id),
@@ -96,6 +105,8 @@ class MessageStore:
             "flags": flags,
         }
         message.update(extra or {})
+        if channel.thread is not None:
+            message["position"] = _count_in_thread(channel, starter=message_id == channel.id)
         self._messages[message_id] = message
         channel.last_message_id = message_id
         return message
@@ -111,6 +122,7 @@ class MessageStore:
         message_type: int = 0,
         extra: dict[str, Any] | None = None,
         upload_limit: int = DEFAULT_UPLOAD_LIMIT,
+        message_id: int | None = None,
     ) -> dict[str, Any]:
         """A message the bot sent (channel message, interaction reply, follow-up), validated."""
         flags = int(body.get("flags") or 0) & allowed_flags
@@ -126,6 +138,7 @@ class MessageStore:
             flags=flags,
             message_type=message_type,
             extra=extra,
+            message_id=message_id,
         )
         for key in ("nonce", "tts", "message_reference", "poll"):
             if body.get(key) is not None:
@@ -163,6 +176,27 @@ class MessageStore:
             message["edited_timestamp"] = iso_now()
         return message
 
+    def edit_as_author(
+        self,
+        message: dict[str, Any],
+        *,
+        content: str | None = None,
+        attachments: Sequence[dict[str, Any]] | None = None,
+        embeds: Sequence[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """A user edits their message: the given fields change, edited_timestamp is set."""
+        if content is not None:
+            message["content"] = content
+            message["mentions"] = self._mentioned_users(content)
+            message["mention_roles"] = ROLE_MENTION.findall(content)
+            message["mention_everyone"] = "@everyone" in content
+        if attachments is not None:
+            message["attachments"] = list(attachments)
+        if embeds is not None:
+            message["embeds"] = list(embeds)
+        message["edited_timestamp"] = iso_now()
+        return message
+
     def _uploads_for(
         self, channel_id: int, body: dict[str, Any], files: Sequence[RecordedFile], limit: int
     ) -> list[dict[str, Any]]:
@@ -188,6 +222,19 @@ class MessageStore:
     def _mentioned_users(self, content: str) -> list[dict[str, Any]]:
         users = (self._find_user(int(i)) for i in dict.fromkeys(USER_MENTION.findall(content)))
         return [u.to_payload() for u in users if u is not None]
+
+
+def _count_in_thread(thread: Channel, *, starter: bool) -> int:
+    """Count a new message in a thread; its `position` there (the starter message is 0).
+
+    Discord's message_count leaves out the starter message; total_message_sent never drops.
+    """
+    assert thread.thread is not None
+    if starter:
+        return 0
+    thread.thread.message_count += 1
+    thread.thread.total_message_sent += 1
+    return thread.thread.total_message_sent
 
 
 def _validate(body: dict[str, Any], attachments: Sequence[dict[str, Any]], flags: int) -> None:

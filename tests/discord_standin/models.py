@@ -1,4 +1,4 @@
-"""The stand-in's users, guilds, roles, channels and members, rendered as Discord payloads."""
+"""The stand-in's users, roles, channels, threads and members, rendered as Discord payloads."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
-from .permissions import EVERYONE_DEFAULT, apply_overwrites, base_permissions
-from .snowflakes import SnowflakeFactory
-
 TEXT_CHANNEL = 0
 DM_CHANNEL = 1
 VOICE_CHANNEL = 2
 CATEGORY_CHANNEL = 4
+ANNOUNCEMENT_THREAD = 10
+PUBLIC_THREAD = 11
+PRIVATE_THREAD = 12
+FORUM_CHANNEL = 15
+THREAD_TYPES = frozenset({ANNOUNCEMENT_THREAD, PUBLIC_THREAD, PRIVATE_THREAD})
+MAX_COUNTED_THREAD_MEMBERS = 50  # Discord's member_count stops counting at 50
 
 
 def iso_now() -> str:
@@ -93,8 +96,41 @@ class Role:
 
 
 @dataclass(eq=False)
+class ThreadState:
+    """What a thread has beyond a channel: its owner, metadata, counts and members."""
+
+    owner_id: int
+    auto_archive_duration: int = 4320
+    archived: bool = False
+    locked: bool = False
+    invitable: bool = True
+    created_at: str = field(default_factory=iso_now)
+    archive_timestamp: str = field(default_factory=iso_now)
+    message_count: int = 0  # without the starter message, as Discord counts
+    total_message_sent: int = 0
+    members: dict[int, str] = field(default_factory=dict)  # user id -> when they joined
+    applied_tags: list[int] = field(default_factory=list)
+
+    def metadata(self, *, private: bool) -> dict[str, Any]:
+        metadata: dict[str, Any] = {
+            "archived": self.archived,
+            "auto_archive_duration": self.auto_archive_duration,
+            "archive_timestamp": self.archive_timestamp,
+            "locked": self.locked,
+            "create_timestamp": self.created_at,
+        }
+        if private:
+            metadata["invitable"] = self.invitable
+        return metadata
+
+
+@dataclass(eq=False)
 class Channel:
-    """A guild text/voice/category channel, or a DM channel (guild_id None, one recipient)."""
+    """A guild channel (text, voice, category, forum), a thread, or a DM channel.
+
+    A DM channel has no guild and one recipient; a thread has `thread` state and its parent
+    (a text or forum channel) as `parent_id`; a forum has `available_tags`.
+    """
 
     id: int
     type: int
@@ -106,8 +142,18 @@ class Channel:
     permission_overwrites: list[dict[str, Any]] = field(default_factory=list)
     recipient: User | None = None
     last_message_id: int | None = None
+    available_tags: list[dict[str, Any]] = field(default_factory=list)
+    flags: int = 0  # e.g. a forum's REQUIRE_TAG (1 << 4)
+    thread: ThreadState | None = None
 
-    def to_payload(self, *, include_guild_id: bool = True) -> dict[str, Any]:
+    @property
+    def is_thread(self) -> bool:
+        return self.thread is not None
+
+    def to_payload(
+        self, *, include_guild_id: bool = True, member_id: int | None = None
+    ) -> dict[str, Any]:
+        """The channel object; for a thread, `member` says `member_id` (the bot) has joined."""
         if self.type == DM_CHANNEL:
             assert self.recipient is not None
             return {
@@ -117,6 +163,8 @@ class Channel:
                 "flags": 0,
                 "recipients": [self.recipient.to_payload()],
             }
+        if self.thread is not None:
+            return self._thread_payload(self.thread, member_id)
         payload: dict[str, Any] = {
             "id": str(self.id),
             "type": self.type,
@@ -124,20 +172,58 @@ class Channel:
             "position": self.position,
             "parent_id": _opt_str(self.parent_id),
             "permission_overwrites": self.permission_overwrites,
-            "flags": 0,
+            "flags": self.flags,
         }
-        if self.type == TEXT_CHANNEL:
+        if self.type in (TEXT_CHANNEL, FORUM_CHANNEL):
             payload.update(
                 topic=self.topic,
                 nsfw=False,
                 rate_limit_per_user=0,
                 last_message_id=_opt_str(self.last_message_id),
+                default_auto_archive_duration=4320,
+                default_thread_rate_limit_per_user=0,
+            )
+        if self.type == FORUM_CHANNEL:
+            payload.update(
+                available_tags=self.available_tags,
+                default_reaction_emoji=None,
+                default_sort_order=None,
+                default_forum_layout=0,
             )
         elif self.type == VOICE_CHANNEL:
             payload.update(bitrate=64000, user_limit=0, rtc_region=None, nsfw=False)
         if include_guild_id and self.guild_id is not None:
             payload["guild_id"] = str(self.guild_id)
         return payload
+
+    def _thread_payload(self, thread: ThreadState, member_id: int | None) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "id": str(self.id),
+            "type": self.type,
+            "guild_id": str(self.guild_id),
+            "parent_id": str(self.parent_id),
+            "owner_id": str(thread.owner_id),
+            "name": self.name,
+            "last_message_id": _opt_str(self.last_message_id),
+            "rate_limit_per_user": 0,
+            "message_count": thread.message_count,
+            "member_count": min(len(thread.members), MAX_COUNTED_THREAD_MEMBERS),
+            "total_message_sent": thread.total_message_sent,
+            "thread_metadata": thread.metadata(private=self.type == PRIVATE_THREAD),
+            "flags": 0,
+            "nsfw": False,
+        }
+        if thread.applied_tags:
+            payload["applied_tags"] = [str(t) for t in thread.applied_tags]
+        if member_id is not None and member_id in thread.members:
+            payload["member"] = self.thread_member(member_id)
+        return payload
+
+    def thread_member(self, user_id: int) -> dict[str, Any]:
+        """The thread member object for `user_id` (who must have joined)."""
+        assert self.thread is not None
+        joined = self.thread.members[user_id]
+        return {"id": str(self.id), "user_id": str(user_id), "join_timestamp": joined, "flags": 0}
 
     @property
     def mention(self) -> str:
@@ -171,152 +257,6 @@ class Member:
         if with_user:
             payload["user"] = self.user.to_payload()
         return payload
-
-
-@dataclass(eq=False)
-class Guild:
-    """A guild: its roles (the first is @everyone), channels and members."""
-
-    id: int
-    name: str
-    owner_id: int
-    snowflakes: SnowflakeFactory = field(repr=False)
-    roles: list[Role] = field(default_factory=list)
-    channels: list[Channel] = field(default_factory=list)
-    members: dict[int, Member] = field(default_factory=dict)
-    preferred_locale: str = "en-US"
-    joined_at: str = field(default_factory=iso_now)
-
-    def __post_init__(self) -> None:
-        if not self.roles:
-            self.roles.append(Role(id=self.id, name="@everyone", permissions=EVERYONE_DEFAULT))
-
-    @property
-    def everyone(self) -> Role:
-        return self.roles[0]
-
-    def add_role(self, name: str, *, permissions: int = 0, **extra: Any) -> Role:
-        """Create a role above the existing ones."""
-        role = Role(self.snowflakes.next(), name, permissions, position=len(self.roles), **extra)
-        self.roles.append(role)
-        return role
-
-    def add_channel(
-        self,
-        name: str,
-        *,
-        type: int = TEXT_CHANNEL,
-        topic: str | None = None,
-        parent: Channel | None = None,
-        permission_overwrites: list[dict[str, Any]] | None = None,
-    ) -> Channel:
-        """Create a channel at the end of the list."""
-        channel = Channel(
-            id=self.snowflakes.next(),
-            type=type,
-            name=name,
-            guild_id=self.id,
-            position=len(self.channels),
-            topic=topic,
-            parent_id=parent.id if parent else None,
-            permission_overwrites=permission_overwrites or [],
-        )
-        self.channels.append(channel)
-        return channel
-
-    def add_member(
-        self, user: User, *, roles: tuple[Role, ...] = (), nick: str | None = None
-    ) -> Member:
-        """Make `user` a member with `roles` (@everyone is implicit, as in Discord)."""
-        member = Member(user=user, roles=[r.id for r in roles], nick=nick)
-        self.members[user.id] = member
-        return member
-
-    def member(self, user: User) -> Member:
-        """The membership of `user`; ValueError when they are not in this guild."""
-        try:
-            return self.members[user.id]
-        except KeyError:
-            raise ValueError(f"{user.username} is not a member of guild {self.name!r}") from None
-
-    def channel(self, name: str) -> Channel:
-        """The channel called `name`."""
-        for channel in self.channels:
-            if channel.name == name:
-                return channel
-        raise KeyError(name)
-
-    def permissions_for(self, user: User, channel: Channel | None = None) -> int:
-        """The member's permissions, in `channel` when given (overwrites applied)."""
-        member = self.member(user)
-        roles = [r for r in self.roles if r.id in member.roles]
-        permissions = base_permissions(
-            is_owner=user.id == self.owner_id,
-            everyone=self.everyone.permissions,
-            role_permissions=(r.permissions for r in roles),
-        )
-        if channel is None:
-            return permissions
-        return apply_overwrites(
-            permissions,
-            channel.permission_overwrites,
-            guild_id=self.id,
-            role_ids=member.roles,
-            member_id=user.id,
-        )
-
-    def to_payload(self) -> dict[str, Any]:
-        """The GUILD_CREATE payload: the guild object plus the gateway-only fields."""
-        return {
-            "id": str(self.id),
-            "name": self.name,
-            "icon": None,
-            "splash": None,
-            "discovery_splash": None,
-            "banner": None,
-            "description": None,
-            "owner_id": str(self.owner_id),
-            "afk_channel_id": None,
-            "afk_timeout": 300,
-            "verification_level": 0,
-            "default_message_notifications": 0,
-            "explicit_content_filter": 0,
-            "mfa_level": 0,
-            "nsfw_level": 0,
-            "premium_tier": 0,
-            "premium_subscription_count": 0,
-            "premium_progress_bar_enabled": False,
-            "preferred_locale": self.preferred_locale,
-            "features": [],
-            "emojis": [],
-            "stickers": [],
-            "roles": [r.to_payload() for r in self.roles],
-            "system_channel_id": None,
-            "system_channel_flags": 0,
-            "rules_channel_id": None,
-            "public_updates_channel_id": None,
-            "safety_alerts_channel_id": None,
-            "vanity_url_code": None,
-            "max_members": 500000,
-            "max_video_channel_users": 25,
-            "max_stage_video_channel_users": 50,
-            "application_id": None,
-            "incidents_data": None,
-            "joined_at": self.joined_at,
-            "large": False,
-            "unavailable": False,
-            "lazy": True,
-            "member_count": len(self.members),
-            "members": [m.to_payload() for m in self.members.values()],
-            "channels": [c.to_payload(include_guild_id=False) for c in self.channels],
-            "threads": [],
-            "presences": [],
-            "voice_states": [],
-            "stage_instances": [],
-            "guild_scheduled_events": [],
-            "soundboard_sounds": [],
-            "embedded_activities": [],
-        }
 
 
 def _opt_str(value: int | None) -> str | None:

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .commands import SUB_COMMAND, SUB_COMMAND_GROUP
-from .models import Channel, Guild, Role, User
+from .guild import Guild
+from .models import Channel, Role, User
 
 STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER, ATTACHMENT = (
     3,

@@ -17,6 +17,8 @@ from .world import DiscordWorld
 
 APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 2, 3, 4, 5
 BUTTON, STRING_SELECT = 2, 3
+GUILD_CONTEXT, BOT_DM_CONTEXT = 0, 1
+MAX_CONTENT_TYPED = 4000  # what a Nitro user can type; longer text becomes message.txt
 
 
 class PayloadBuilder:
@@ -35,6 +37,11 @@ class PayloadBuilder:
         embeds: Iterable[dict[str, Any]] = (),
     ) -> dict[str, Any]:
         """MESSAGE_CREATE for `author` posting in `channel` (the message is stored too)."""
+        if len(content) > MAX_CONTENT_TYPED:
+            raise ValueError(
+                f"Discord's client turns text over {MAX_CONTENT_TYPED} characters into a "
+                "message.txt attachment; use send_long_message"
+            )
         guild = self.world.guild_of(channel)
         if guild is not None:
             guild.member(author)
@@ -184,6 +191,8 @@ class PayloadBuilder:
             needed = int(command.get("default_member_permissions") or 0) | USE_APPLICATION_COMMANDS
             if permissions & (needed | VIEW_CHANNEL) != needed | VIEW_CHANNEL:
                 raise PermissionError(f"Discord would not show {name!r} to {user.username} here")
+        elif not _offered_in_dms(command):
+            raise PermissionError(f"Discord does not offer {name!r} in DMs")
         return command
 
     def _command_data(self, command: dict[str, Any]) -> dict[str, Any]:
@@ -240,7 +249,7 @@ class PayloadBuilder:
                 app_permissions=str(guild.permissions_for(world.bot_user, channel)),
                 channel=channel.to_payload() | {"permissions": permissions},
                 authorizing_integration_owners={"0": str(guild.id)},
-                context=0,
+                context=GUILD_CONTEXT,
             )
         else:
             if channel.recipient is not user:
@@ -250,11 +259,20 @@ class PayloadBuilder:
                 app_permissions=str(EVERYONE_DEFAULT),
                 channel=channel.to_payload(),
                 authorizing_integration_owners={"0": "0"},
-                context=1,
+                context=BOT_DM_CONTEXT,
             )
         if message is not None:
             payload["message"] = message
         return payload
+
+
+def _offered_in_dms(command: dict[str, Any]) -> bool:
+    """Whether a global command shows in the bot's DMs: its contexts (or the older
+    dm_permission) must allow BOT_DM (1)."""
+    contexts = command.get("contexts")
+    if contexts is not None:
+        return BOT_DM_CONTEXT in contexts
+    return command.get("dm_permission") is not False
 
 
 def _find_component(

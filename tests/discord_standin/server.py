@@ -11,13 +11,16 @@ from typing import Any
 
 from aiohttp import web
 
+from .admin import GuildAdmin
 from .app import GATEWAY_PATH, create_app
+from .chat import ChatActions
 from .client_runner import ClientT, run_client
 from .context import ServerSettings
 from .gateway import GatewayServer, GatewaySession
+from .guild import Guild
 from .intents import PRIVILEGED
 from .middleware import API_PREFIX
-from .models import Channel, Guild, User
+from .models import Channel, User
 from .patching import discord_pointed_at
 from .payloads import PayloadBuilder
 from .permissions import BOT_DEFAULT, EVERYONE_DEFAULT
@@ -34,7 +37,7 @@ from .records import (
 from .world import DiscordWorld, InteractionState
 
 
-class DiscordStandin:
+class DiscordStandin(ChatActions, GuildAdmin):
     """A stand-in for Discord's API, gateway and CDN on 127.0.0.1, for driving real discord.py.
 
     ```
@@ -46,7 +49,8 @@ class DiscordStandin:
             ping = await discord_api.slash_command("ping", user=alice, channel=guild.channels[0])
             callback = await discord_api.wait_for_callback(ping)
     ```
-    While open, discord.py's hard-coded Discord URLs point here (see `patching`).
+    While open, discord.py's hard-coded Discord URLs point here (see `patching`). What users
+    do in chat is in `ChatActions`, what admins and Discord do in `GuildAdmin`.
     """
 
     def __init__(
@@ -178,14 +182,17 @@ class DiscordStandin:
         members: Iterable[User] = (),
         everyone_permissions: int = EVERYONE_DEFAULT,
         bot_permissions: int = BOT_DEFAULT,
+        joined: bool = True,
     ) -> Guild:
-        """A guild the bot is in (sent as GUILD_CREATE when the bot connects)."""
+        """A guild the bot is in (sent as GUILD_CREATE when the bot connects); with
+        `joined=False` one it is not in yet (see `add_bot_to`)."""
         guild = self.world.create_guild(
             name,
             channels=channels,
             owner=owner,
             everyone_permissions=everyone_permissions,
             bot_permissions=bot_permissions,
+            joined=joined,
         )
         for user in members:
             guild.add_member(user)
@@ -206,7 +213,10 @@ class DiscordStandin:
         height: int | None = None,
     ) -> dict[str, Any]:
         """Put bytes on the CDN; the attachment payload for a message (in `channel`) or, without
-        a channel, for a slash command's attachment option."""
+        a channel, for a slash command's attachment option.
+
+        `content_type` is guessed from the name when not given (text gets `; charset=utf-8`);
+        `cdn.NO_CONTENT_TYPE` leaves it out, as Discord sometimes does."""
         return self.world.attachments.add(
             channel_id=channel.id if channel else self.application_id,
             attachment_id=self.world.snowflakes.next(),
@@ -286,29 +296,18 @@ class DiscordStandin:
         """Wait until every connected client has handled every event sent so far."""
         await self.gateway.sync()
 
+    async def dispatch_seen(self, channel: Channel, event: str, data: dict[str, Any]) -> int:
+        """Send an event from `channel` only if the bot can see it (Discord sends nothing from
+        channels the bot cannot view or guilds it is not in)."""
+        return await self.dispatch(event, data) if self.world.bot_sees(channel) else 0
+
     async def dispatch_guild_create(self, guild: Guild) -> int:
-        """The bot joins (or regains) `guild` after connecting."""
-        return await self.dispatch("GUILD_CREATE", guild.to_payload())
+        """GUILD_CREATE for `guild` (as after it was unavailable); see also `add_bot_to`."""
+        return await self.dispatch("GUILD_CREATE", self.world.guild_create(guild))
 
     async def reconnect(self) -> None:
         """Ask the clients to reconnect (op 7); they come back with RESUME."""
         await self.gateway.request_reconnect()
-
-    async def send_message(
-        self,
-        channel: Channel,
-        author: User,
-        content: str = "",
-        *,
-        attachments: Iterable[dict[str, Any]] = (),
-        embeds: Iterable[dict[str, Any]] = (),
-    ) -> dict[str, Any]:
-        """`author` posts a message (MESSAGE_CREATE); the message as stored."""
-        event = self.payloads.message_create(
-            channel, author, content, attachments=attachments, embeds=embeds
-        )
-        await self.dispatch("MESSAGE_CREATE", event)
-        return self.message(event["id"])
 
     # interactions: build, send, await the answer
 

@@ -8,10 +8,11 @@ from typing import Any
 
 from .cdn import AttachmentStore
 from .commands import CommandRegistry
+from .guild import Guild
 from .intents import application_flags
 from .messages import MessageStore
-from .models import DM_CHANNEL, TEXT_CHANNEL, Channel, Guild, User
-from .permissions import BOT_DEFAULT, EVERYONE_DEFAULT, SEND_MESSAGES, VIEW_CHANNEL
+from .models import DM_CHANNEL, Channel, User, iso_now
+from .permissions import BOT_DEFAULT, EVERYONE_DEFAULT, VIEW_CHANNEL
 from .snowflakes import SnowflakeFactory
 
 
@@ -51,7 +52,8 @@ class DiscordWorld:
         self.bot_user = User(self.application_id, bot_name, bot=True, discriminator="4821")
         self.owner = User(self.snowflakes.next(), "app-owner")
         self.users: dict[int, User] = {u.id: u for u in (self.bot_user, self.owner)}
-        self.guilds: dict[int, Guild] = {}
+        self.guilds: dict[int, Guild] = {}  # the guilds the bot is in
+        self.other_guilds: dict[int, Guild] = {}  # not (yet, or no longer) the bot's
         self.dm_channels: dict[int, Channel] = {}
         self.attachments = AttachmentStore("", chunk_size=cdn_chunk_size)
         self.messages = MessageStore(self.snowflakes, self.attachments, self.users.get)
@@ -75,8 +77,11 @@ class DiscordWorld:
         owner: User | None = None,
         everyone_permissions: int = EVERYONE_DEFAULT,
         bot_permissions: int = BOT_DEFAULT,
+        joined: bool = True,
     ) -> Guild:
-        """A guild the bot has joined: its managed role, the owner as a member, text channels."""
+        """A guild with its owner as a member and text channels; the bot's managed role and
+        membership too, though until `join` a guild created with `joined=False` is not the
+        bot's (not in READY, its channels answer Missing Access)."""
         owner = owner or self.create_user(f"{name.lower().replace(' ', '-')}-owner")
         guild = Guild(self.snowflakes.next(), name, owner.id, self.snowflakes)
         guild.everyone.permissions = everyone_permissions
@@ -90,8 +95,23 @@ class DiscordWorld:
         guild.add_member(owner)
         for channel_name in channels:
             guild.add_channel(channel_name)
-        self.guilds[guild.id] = guild
+        (self.guilds if joined else self.other_guilds)[guild.id] = guild
         return guild
+
+    def join(self, guild: Guild) -> None:
+        """The bot is added to `guild` (now, as far as joined_at says)."""
+        self.other_guilds.pop(guild.id, None)
+        guild.joined_at = iso_now()
+        self.guilds[guild.id] = guild
+
+    def leave(self, guild: Guild) -> None:
+        """The bot leaves (or is removed from) `guild`."""
+        del self.guilds[guild.id]
+        self.other_guilds[guild.id] = guild
+
+    def guild(self, guild_id: int) -> Guild | None:
+        """A guild by id, whether or not the bot is in it."""
+        return self.guilds.get(guild_id) or self.other_guilds.get(guild_id)
 
     def dm_channel(self, user: User) -> Channel:
         """The DM channel between the bot and `user` (created once, as Discord does)."""
@@ -102,25 +122,40 @@ class DiscordWorld:
         return channel
 
     def channel(self, channel_id: int) -> Channel | None:
+        """A DM channel, or a channel or thread of any guild (the bot's or not)."""
         for channel in self.dm_channels.values():
             if channel.id == channel_id:
                 return channel
-        for guild in self.guilds.values():
-            for channel in guild.channels:
-                if channel.id == channel_id:
-                    return channel
+        for guild in (*self.guilds.values(), *self.other_guilds.values()):
+            found = guild.get_channel(channel_id)
+            if found is not None:
+                return found
         return None
 
     def guild_of(self, channel: Channel) -> Guild | None:
-        return None if channel.guild_id is None else self.guilds[channel.guild_id]
+        return None if channel.guild_id is None else self.guild(channel.guild_id)
 
-    def can_post(self, channel: Channel) -> bool:
-        """Whether the bot may send messages in `channel` (always in DMs)."""
+    def bot_permissions(self, channel: Channel) -> int | None:
+        """The bot's permissions in a guild channel; None in DMs; 0 where the bot is not."""
         guild = self.guild_of(channel)
-        if guild is None or channel.type != TEXT_CHANNEL:
-            return guild is None
-        needed = VIEW_CHANNEL | SEND_MESSAGES
-        return guild.permissions_for(self.bot_user, channel) & needed == needed
+        if guild is None:
+            return None
+        if guild.id not in self.guilds:
+            return 0
+        return guild.permissions_for(self.bot_user, channel)
+
+    def bot_sees(self, channel: Channel) -> bool:
+        """Whether Discord sends the bot events from `channel` (it must be able to view it)."""
+        permissions = self.bot_permissions(channel)
+        return permissions is None or bool(permissions & VIEW_CHANNEL)
+
+    def guild_create(self, guild: Guild, *, joined_now: bool = False) -> dict[str, Any]:
+        """GUILD_CREATE for `guild` as the bot receives it. For a guild it was just added to
+        there is no `unavailable` (which discord.py reads as a join, not a guild coming back)."""
+        payload = guild.to_payload(self.bot_user)
+        if joined_now:
+            del payload["unavailable"]
+        return payload
 
     def message_event(self, message: dict[str, Any]) -> dict[str, Any]:
         """A stored message as MESSAGE_CREATE/UPDATE carries it: plus guild_id and member."""
@@ -132,6 +167,17 @@ class DiscordWorld:
             member = guild.members.get(int(message["author"]["id"]))
             if member is not None and not message.get("webhook_id"):
                 event["member"] = member.to_payload(with_user=False)
+        return event
+
+    def delete_message(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Delete a stored message; the MESSAGE_DELETE payload (a thread counts one fewer)."""
+        self.messages.delete(int(message["id"]))
+        channel = self.channel(int(message["channel_id"]))
+        if channel is not None and channel.thread is not None and message.get("position"):
+            channel.thread.message_count = max(0, channel.thread.message_count - 1)
+        event = {"id": message["id"], "channel_id": message["channel_id"]}
+        if channel is not None and channel.guild_id is not None:
+            event["guild_id"] = str(channel.guild_id)
         return event
 
     def new_interaction_token(self) -> str:
