@@ -52,3 +52,16 @@ def test_the_service_knows_the_database_layer_but_not_the_driver() -> None:
         tree = ast.parse(path.read_text("utf-8"))
         driver = [name for name in imported_modules(tree) if name.split(".")[0] == "asyncpg"]
         assert driver == [], path.relative_to(ROOT)
+
+
+PROCESS = ("bot.runtime", "bot.server", "bot.jobs")
+
+
+@pytest.mark.parametrize(
+    "path", list(modules("bot/web", "bot/discord", "cogs")), ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_front_ends_are_handed_the_service_not_the_process(path: Path) -> None:
+    tree = ast.parse(path.read_text("utf-8"))
+    process = [name for name in imported_modules(tree) if name.startswith(PROCESS)]
+
+    assert process == [], "the web and the bot are given the service; only the launcher opens it"
