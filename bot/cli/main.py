@@ -16,9 +16,10 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.errors import NotFound, RefbinError
+from bot.errors import Invalid, NotFound, RefbinError
 from bot.models import Item, ItemOptions
 from bot.runtime import open_runtime
+from bot.service import fields
 from bot.units import parse_duration
 
 log = logging.getLogger("refbin")
@@ -243,10 +244,6 @@ def _use_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-# Which kinds each option of `add` applies to; any other use is refused, not ignored.
-_ADD_OPTIONS_FOR = {"alias": ("link",), "language": ("paste",), "filename": ("paste", "file")}
-
-
 async def _add(args: argparse.Namespace, settings: Settings) -> int:
     options = ItemOptions(
         visibility="private" if args.private else "unlisted" if args.unlisted else "public",
@@ -278,16 +275,17 @@ async def _add(args: argparse.Namespace, settings: Settings) -> int:
 
 def _kind_to_add(args: argparse.Namespace) -> str:
     """What `add` was given: `paste` for -, `file`, or `link` for anything with a scheme; the
-    options that do not apply to that kind are refused."""
+    options that do not apply to that kind are refused (by the table every front door reads)."""
     kind = _kind_of(args.what)
-    for option, kinds in _ADD_OPTIONS_FOR.items():
-        if getattr(args, option) is not None and kind not in kinds:
-            kinds_named = " and ".join(f"{k}s" for k in kinds)
-            raise UsageError(f"--{option} applies to {kinds_named} only, not to a {kind}")
+    given = [name for name in fields.DESCRIBING if getattr(args, name) is not None]
+    try:
+        fields.check_applicable(kind, given, spell=lambda name: f"--{name}")
+    except Invalid as exc:
+        raise UsageError(exc.message.rstrip(".")) from None
     return kind
 
 
-def _kind_of(what: str) -> str:
+def _kind_of(what: str) -> fields.AddKind:
     if what == "-":
         return "paste"
     path = Path(what)

@@ -218,7 +218,7 @@ JSON_REFUSALS = {
     "not-an-object": (b'["text"]', "The body is a JSON object"),
     "number-too-long": (b'{"text": "x", "max_views": ' + b"9" * 5000 + b"}", "not valid JSON"),
     "number-not-whole": (b'{"text": "x", "max_views": 1e400}', "whole number"),
-    "unknown-field": (b'{"text": "x", "owner_id": 1}', "Unknown field(s): owner_id."),
+    "unknown-field": (b'{"text": "x", "owner_id": 1}', "Unknown field 'owner_id'."),
     "null-for-a-string": (b'{"text": "x", "language": null}', "language is a string."),
 }
 
