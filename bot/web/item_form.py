@@ -12,7 +12,6 @@ was stored stores nothing: the new item is deleted.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Set
 from dataclasses import dataclass
@@ -20,18 +19,20 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.errors import Invalid, TimedOut, TooLarge
+from bot.errors import Invalid, TooLarge
 from bot.models import Created, ItemOptions
 from bot.service import ContentService
 from bot.service.fields import ITEM_FIELDS, check_applicable, check_known, kind_of
 from bot.service.policy import check_adder, check_options
 from bot.units import parse_duration
 from bot.web.bodies import (
+    BodyPace,
     MultipartBody,
     Part,
     next_part,
     open_multipart,
     part_chunks,
+    read_body,
     read_field,
 )
 from bot.web.bodies import read_form as read_urlencoded
@@ -175,7 +176,7 @@ async def _add_multipart(
     request: web.Request, service: ContentService, owner_id: int | None, extra: Set[str]
 ) -> Posted:
     reading = _Multipart(service, owner_id, extra)
-    await reading.read(await open_multipart(request))
+    await reading.read(await open_multipart(request, BodyPace.of(service.settings.server)))
     fields = _form_fields(reading.form)
     own = {name: fields.pop(name) for name in extra if name in fields}
     created = reading.created
@@ -261,18 +262,12 @@ async def _read_json_body(request: web.Request, service: ContentService) -> Any:
     # A paste may be escaped (\uXXXX) to six times its size; anything past that is refused
     # before it is all read.
     paste = service.settings.limits.paste
-    limit = 6 * paste + FIELD_LIMIT
-    if request.content_length is not None and request.content_length > limit:
-        raise TooLarge(f"The paste is larger than {paste:,} bytes.")
-    data = bytearray()
-    try:
-        async with asyncio.timeout(service.settings.server.read_timeout):
-            while chunk := await request.content.readany():
-                data += chunk
-                if len(data) > limit:
-                    raise TooLarge(f"The paste is larger than {paste:,} bytes.")
-    except TimeoutError:
-        raise TimedOut("The body arrived too slowly and was dropped.") from None
+    data = await read_body(
+        request,
+        6 * paste + FIELD_LIMIT,
+        service.settings.server.read_timeout,
+        f"The paste is larger than {paste:,} bytes.",
+    )
     try:
         return json.loads(data)
     except ValueError as exc:
