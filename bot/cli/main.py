@@ -12,12 +12,12 @@ import os
 import re
 import sys
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.errors import Invalid, NotFound, RefbinError
-from bot.models import Item, ItemOptions
+from bot.models import ApiToken, Item, ItemOptions
 from bot.runtime import open_runtime
 from bot.service import fields
 from bot.units import parse_duration
@@ -81,7 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     token = _command(sub, "token", "manage API tokens")
     token_sub = token.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = _command(token_sub, "create", "make a token for a new API user; shown once")
-    create.add_argument("name", help="a name for the API user, to revoke its tokens by")
+    create.add_argument(
+        "name", help="a name for the API user, to revoke its token by; no other live token's"
+    )
+    _command(token_sub, "list", "list the live tokens: name, made, last used (never the token)")
     revoke = _command(token_sub, "revoke", "revoke the tokens with this name")
     revoke.add_argument("name", help="the name given to `token create`")
 
@@ -337,7 +340,28 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
             if not count:
                 raise RefbinError(f"no live token is named {args.name!r}")
             print(f"revoked {count} token(s)")
+        elif args.command == "token" and args.action == "list":
+            _print_tokens(await service.list_api_tokens())
     return 0
+
+
+def _print_tokens(tokens: Sequence[ApiToken]) -> None:
+    """One line a token, in columns: its name, when it was made and when it was last used."""
+    if not tokens:
+        print("no live tokens (make one with `refbin token create NAME`)", file=sys.stderr)
+        return
+    rows = [("NAME", "CREATED", "LAST USED")]
+    rows += [
+        (token.name, _when(token.created_at), _when(token.last_used_at) or "never")
+        for token in tokens
+    ]
+    width = max(len(name) for name, _, _ in rows)
+    for name, created, used in rows:
+        print(f"{name:<{width}}  {created:<20}  {used}")
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else ""
 
 
 def item_json(item: Item, url: str) -> dict[str, object]:
