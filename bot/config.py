@@ -100,6 +100,9 @@ class ServerSettings:
     anonymous_uploads: bool = True
     # Seconds an upload may stall before it is dropped with 408; 0 would refuse every form.
     read_timeout: int = field(default=30, metadata=_bounds(1))
+    # Bytes a second an upload must average once its first read_timeout seconds are spent, so
+    # a trickle of a byte every few seconds is not held for ever; 0: only read_timeout applies.
+    min_upload_rate: int = field(default=1024, metadata=_parse(_size))
 
     @property
     def base_url(self) -> str:

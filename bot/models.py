@@ -102,3 +102,12 @@ class Stats:
     views: int
     per_day: tuple[tuple[date, int], ...]
     referrers: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """A live API token as `refbin token list` shows it (the token itself is never stored)."""
+
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None  # to within a minute; None: not used yet

@@ -12,13 +12,14 @@ import os
 import re
 import sys
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.errors import NotFound, RefbinError
-from bot.models import Item, ItemOptions
+from bot.errors import Invalid, NotFound, RefbinError
+from bot.models import ApiToken, Item, ItemOptions
 from bot.runtime import open_runtime
+from bot.service import fields
 from bot.units import parse_duration
 
 log = logging.getLogger("refbin")
@@ -80,7 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     token = _command(sub, "token", "manage API tokens")
     token_sub = token.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = _command(token_sub, "create", "make a token for a new API user; shown once")
-    create.add_argument("name", help="a name for the API user, to revoke its tokens by")
+    create.add_argument(
+        "name", help="a name for the API user, to revoke its token by; no other live token's"
+    )
+    _command(token_sub, "list", "list the live tokens: name, made, last used (never the token)")
     revoke = _command(token_sub, "revoke", "revoke the tokens with this name")
     revoke.add_argument("name", help="the name given to `token create`")
 
@@ -243,10 +247,6 @@ def _use_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-# Which kinds each option of `add` applies to; any other use is refused, not ignored.
-_ADD_OPTIONS_FOR = {"alias": ("link",), "language": ("paste",), "filename": ("paste", "file")}
-
-
 async def _add(args: argparse.Namespace, settings: Settings) -> int:
     options = ItemOptions(
         visibility="private" if args.private else "unlisted" if args.unlisted else "public",
@@ -278,16 +278,17 @@ async def _add(args: argparse.Namespace, settings: Settings) -> int:
 
 def _kind_to_add(args: argparse.Namespace) -> str:
     """What `add` was given: `paste` for -, `file`, or `link` for anything with a scheme; the
-    options that do not apply to that kind are refused."""
+    options that do not apply to that kind are refused (by the table every front door reads)."""
     kind = _kind_of(args.what)
-    for option, kinds in _ADD_OPTIONS_FOR.items():
-        if getattr(args, option) is not None and kind not in kinds:
-            kinds_named = " and ".join(f"{k}s" for k in kinds)
-            raise UsageError(f"--{option} applies to {kinds_named} only, not to a {kind}")
+    given = [name for name in fields.DESCRIBING if getattr(args, name) is not None]
+    try:
+        fields.check_applicable(kind, given, spell=lambda name: f"--{name}")
+    except Invalid as exc:
+        raise UsageError(exc.message.rstrip(".")) from None
     return kind
 
 
-def _kind_of(what: str) -> str:
+def _kind_of(what: str) -> fields.AddKind:
     if what == "-":
         return "paste"
     path = Path(what)
@@ -339,7 +340,28 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
             if not count:
                 raise RefbinError(f"no live token is named {args.name!r}")
             print(f"revoked {count} token(s)")
+        elif args.command == "token" and args.action == "list":
+            _print_tokens(await service.list_api_tokens())
     return 0
+
+
+def _print_tokens(tokens: Sequence[ApiToken]) -> None:
+    """One line a token, in columns: its name, when it was made and when it was last used."""
+    if not tokens:
+        print("no live tokens (make one with `refbin token create NAME`)", file=sys.stderr)
+        return
+    rows = [("NAME", "CREATED", "LAST USED")]
+    rows += [
+        (token.name, _when(token.created_at), _when(token.last_used_at) or "never")
+        for token in tokens
+    ]
+    width = max(len(name) for name, _, _ in rows)
+    for name, created, used in rows:
+        print(f"{name:<{width}}  {created:<20}  {used}")
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else ""
 
 
 def item_json(item: Item, url: str) -> dict[str, object]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.db.items import ITEM_FROM
 from bot.db.pool import Queryable
+from bot.models import ApiToken
 
 
 async def owner_for_discord_user(conn: Queryable, user_id: int, name: str) -> int:
@@ -26,11 +27,15 @@ async def create_owner(conn: Queryable, name: str) -> int:
     )
 
 
-async def insert_api_token(conn: Queryable, owner_id: int, name: str, token_hash: bytes) -> int:
+async def insert_api_token(
+    conn: Queryable, owner_id: int, name: str, token_hash: bytes
+) -> int | None:
+    """The new token's id; None when a live token already has this name."""
     return await conn.fetchval(
         """
         INSERT INTO api_tokens (owner_id, name, token_hash)
         VALUES ($1, $2, $3)
+        ON CONFLICT (name) WHERE revoked_at IS NULL DO NOTHING
         RETURNING token_id
         """,
         owner_id,
@@ -49,6 +54,32 @@ async def owner_for_token(conn: Queryable, token_hash: bytes) -> int | None:
         """,
         token_hash,
     )
+
+
+async def touch_api_token(conn: Queryable, token_hash: bytes) -> None:
+    """Note that a live token was used just now."""
+    await conn.execute(
+        """
+        UPDATE api_tokens
+        SET last_used_at = now()
+        WHERE token_hash = $1
+          AND revoked_at IS NULL
+        """,
+        token_hash,
+    )
+
+
+async def live_api_tokens(conn: Queryable) -> list[ApiToken]:
+    """Every token not revoked, by name; never the token, which is not stored."""
+    rows = await conn.fetch(
+        """
+        SELECT name, created_at, last_used_at
+        FROM api_tokens
+        WHERE revoked_at IS NULL
+        ORDER BY name
+        """
+    )
+    return [ApiToken(row["name"], row["created_at"], row["last_used_at"]) for row in rows]
 
 
 async def revoke_api_tokens(conn: Queryable, name: str) -> int:

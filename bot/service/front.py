@@ -13,7 +13,16 @@ from functools import partial
 from bot.config import Settings
 from bot.db import Database, instance
 from bot.db import items as items_sql
-from bot.models import Created, Item, ItemOptions, Page, Stats, SweepReport, Visit
+from bot.models import (
+    ApiToken,
+    Created,
+    Item,
+    ItemOptions,
+    Page,
+    Stats,
+    SweepReport,
+    Visit,
+)
 from bot.service import blobs, guilds, reminders
 from bot.service.blobs import Progress, StoreCopy
 from bot.service.cache import ItemCache
@@ -247,12 +256,17 @@ class ContentService:
         return await self.owners.owner_for_discord_user(user_id, name)
 
     async def create_api_token(self, name: str) -> str:
-        """A new API token for a new owner called `name`; the token is shown only now."""
+        """A new API token for a new owner called `name`, shown only now; Conflict when a live
+        token has the name."""
         return await self.owners.create_api_token(name)
 
     async def revoke_api_token(self, name: str) -> int:
         """Revoke every live token with this name; how many were revoked."""
         return await self.owners.revoke_api_token(name)
+
+    async def list_api_tokens(self) -> list[ApiToken]:
+        """Every live API token, by name: when it was made and last used, never the token."""
+        return await self.owners.list_api_tokens()
 
     async def owner_for_api_token(self, token: str) -> int | None:
         """The owner a bearer token stands for, or None."""

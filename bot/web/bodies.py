@@ -3,7 +3,11 @@
 aiohttp's parsers raise ValueError (no or a bad boundary, a body cut short), LookupError (an
 unknown charset) or its own HttpProcessingError (control characters in a part's headers) for a
 body that is not what its Content-Type says; here they become Invalid, and a client that stops
-sending (slow loris) is dropped with TimedOut instead of holding the connection forever.
+sending (slow loris) is dropped with TimedOut instead of holding the connection forever. A form
+or a JSON body (small) must arrive whole within `server.read_timeout`; a multipart body (a file,
+up to the upload limit) may take longer, but must never be silent for `read_timeout` seconds
+and, once its first `read_timeout` seconds of waiting are spent, must average
+`server.min_upload_rate` bytes a second (`BodyPace`), so a trickle is not held for ever either.
 
 Multipart bodies are read by `MultipartBody`, not by aiohttp's MultipartReader: a file part is
 the one big thing a request carries, and aiohttp's reader copies every byte of it twice more
@@ -26,6 +30,7 @@ from aiohttp.http_parser import HeadersParser
 from aiohttp.multipart import content_disposition_filename, parse_content_disposition
 from multidict import CIMultiDictProxy
 
+from bot.config import ServerSettings
 from bot.errors import Invalid, TimedOut, TooLarge
 
 MALFORMED_BODY = (ValueError, LookupError, HttpProcessingError)
@@ -38,6 +43,34 @@ MAX_PREAMBLE = 64 * 1024  # what a client may send before the first boundary (br
 Chunk = bytes | memoryview
 
 
+class BodyPace:
+    """The slowest a body may arrive, as Apache's mod_reqtimeout has it (`body=N,MinRate=R`):
+    `grace` seconds of waiting, then one more second for each `min_rate` bytes received (0: no
+    minimum). Only the time spent waiting for the client counts, not the time refbin spends
+    storing what came, so a slow store never makes a client too slow."""
+
+    def __init__(self, grace: float, min_rate: int) -> None:
+        self.grace = grace
+        self.min_rate = min_rate
+        self.waited = 0.0  # seconds spent waiting for the client's bytes so far
+
+    @classmethod
+    def of(cls, server: ServerSettings) -> BodyPace:
+        """The pace an instance asks of uploads: read_timeout's grace, min_upload_rate's rate."""
+        return cls(server.read_timeout, server.min_upload_rate)
+
+    def allowance(self, received: int) -> float:
+        """Seconds the client may still take to send more, having sent `received` bytes."""
+        if not self.min_rate:
+            return float("inf")
+        return self.grace + received / self.min_rate - self.waited
+
+    def too_slow(self) -> TimedOut:
+        return TimedOut(
+            f"The upload arrived slower than {self.min_rate:,} bytes a second and was dropped."
+        )
+
+
 async def read_form(request: web.Request, read_timeout: float) -> dict[str, str]:
     """A URL-encoded form's text fields, read whole (aiohttp holds it to client_max_size)."""
     try:
@@ -48,6 +81,23 @@ async def read_form(request: web.Request, read_timeout: float) -> dict[str, str]
     except MALFORMED_BODY as exc:
         raise Invalid(f"The form is malformed: {exc}.") from None
     return {name: value for name, value in posted.items() if isinstance(value, str)}
+
+
+async def read_body(request: web.Request, limit: int, read_timeout: float, too_large: str) -> bytes:
+    """A small body (JSON) read whole within `read_timeout`; TooLarge(`too_large`) past `limit`
+    bytes, refused before it is all read."""
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(too_large)
+    data = bytearray()
+    try:
+        async with asyncio.timeout(read_timeout):
+            while chunk := await request.content.readany():
+                data += chunk
+                if len(data) > limit:
+                    raise TooLarge(too_large)
+    except TimeoutError:
+        raise TimedOut("The body arrived too slowly and was dropped.") from None
+    return bytes(data)
 
 
 def _stalled(idle_timeout: float) -> TimedOut:
@@ -77,8 +127,11 @@ class MultipartBody:
     a part's bytes end at the first CRLF--B (the delimiter), which its bytes cannot contain.
     """
 
-    def __init__(self, content: StreamReader, boundary: bytes) -> None:
+    def __init__(
+        self, content: StreamReader, boundary: bytes, pace: BodyPace | None = None
+    ) -> None:
         self._content = content
+        self._pace = pace
         self._dash_boundary = b"--" + boundary
         self._delimiter = b"\r\n--" + boundary
         # Read from the stream, consumed up to _pos: lines and parts are taken by offset, so
@@ -93,7 +146,8 @@ class MultipartBody:
     async def _more(self, idle_timeout: float) -> bytes:
         """The next chunk of the stream, as the HTTP parser delivered it (never empty, never a
         copy: several chunks waiting are taken one by one, not joined); TimedOut when the
-        client sends nothing for `idle_timeout` s, Invalid at the end of the body."""
+        client sends nothing for `idle_timeout` s or falls behind its pace, Invalid at the end
+        of the body."""
         content = self._content
         try:
             while True:
@@ -101,11 +155,7 @@ class MultipartBody:
                     # A chunk has arrived: it is taken without a wait, nor a timer to arm.
                     chunk, end_of_http_chunk = await content.readchunk()
                 else:
-                    try:
-                        async with asyncio.timeout(idle_timeout):
-                            chunk, end_of_http_chunk = await content.readchunk()
-                    except TimeoutError:
-                        raise _stalled(idle_timeout) from None
+                    chunk, end_of_http_chunk = await self._wait_for_chunk(idle_timeout)
                 if chunk:
                     self._consumed += len(chunk)
                     return chunk
@@ -115,6 +165,27 @@ class MultipartBody:
                     raise _malformed("it ends before its closing boundary")
         except MALFORMED_BODY as exc:  # a chunked body the HTTP parser refused
             raise _malformed(str(exc)) from None
+
+    async def _wait_for_chunk(self, idle_timeout: float) -> tuple[bytes, bool]:
+        """The next chunk, waited for no longer than `idle_timeout` nor than the pace allows."""
+        pace = self._pace
+        allowed = (
+            idle_timeout if pace is None else min(idle_timeout, pace.allowance(self._consumed))
+        )
+        if pace is not None and allowed <= 0:
+            raise pace.too_slow()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            async with asyncio.timeout(allowed):
+                return await self._content.readchunk()
+        except TimeoutError:
+            if pace is not None and allowed < idle_timeout:
+                raise pace.too_slow() from None
+            raise _stalled(idle_timeout) from None
+        finally:
+            if pace is not None:
+                pace.waited += loop.time() - started
 
     async def _line(self, idle_timeout: float, limit: int, *, at_end_ok: bool = False) -> bytes:
         """The next line of the stream without its LF (a CR before it is the caller's)."""
@@ -240,8 +311,9 @@ class MultipartBody:
         self._in_part = False
 
 
-async def open_multipart(request: web.Request) -> MultipartBody:
-    """The reader of a multipart body; Invalid when its Content-Type has no usable boundary."""
+async def open_multipart(request: web.Request, pace: BodyPace | None = None) -> MultipartBody:
+    """The reader of a multipart body, at `pace` if given; Invalid when its Content-Type has no
+    usable boundary."""
     boundary = parse_mimetype(request.headers.get(CONTENT_TYPE, "")).parameters.get("boundary")
     if not boundary:
         raise _malformed("its Content-Type has no boundary")
@@ -251,7 +323,7 @@ async def open_multipart(request: web.Request) -> MultipartBody:
         encoded = boundary.encode("ascii")
     except UnicodeEncodeError:
         raise _malformed("its boundary is not ASCII") from None
-    return MultipartBody(request.content, encoded)
+    return MultipartBody(request.content, encoded, pace)
 
 
 async def next_part(reader: MultipartBody, idle_timeout: float) -> Part | None:

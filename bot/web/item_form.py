@@ -4,14 +4,14 @@ A JSON object, a URL-encoded form or a multipart form: the fields first, then at
 part, streamed straight into the store. In a form an empty field counts as not sent (a browser
 sends every input of a form, filled or not), and a file part with an empty filename is a
 browser's file input with no file chosen. Refused, naming what is wrong: a field this reader
-does not know, a part after the file, a link and a paste (or a file) in one request, an alias
-for anything but a link, and options this instance does not allow (checked before a file is
-read). A request refused after its file was stored stores nothing: the new item is deleted.
+does not know, a part after the file, a link and a paste (or a file) in one request, a field
+that does not apply to what is added (bot.service.fields: an alias for a paste), and options
+this instance does not allow (checked before a file is read). A request refused after its file
+was stored stores nothing: the new item is deleted.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Set
 from dataclasses import dataclass
@@ -19,28 +19,33 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.errors import Invalid, TimedOut, TooLarge
+from bot.errors import Invalid, TooLarge
 from bot.models import Created, ItemOptions
 from bot.service import ContentService
+from bot.service.fields import ITEM_FIELDS, check_applicable, check_known, kind_of
 from bot.service.policy import check_adder, check_options
 from bot.units import parse_duration
 from bot.web.bodies import (
+    BodyPace,
     MultipartBody,
     Part,
     next_part,
     open_multipart,
     part_chunks,
+    read_body,
     read_field,
 )
 from bot.web.bodies import read_form as read_urlencoded
 from bot.web.keys import service_of
 
-CONTENT = frozenset({"url", "alias", "text", "language", "filename"})
-OPTIONS = frozenset({"expires", "max_views", "visibility", "password"})
 FLAGS = frozenset({"private", "unlisted"})  # a form's checkboxes for visibility=…
-SHAREX_INPUT = "input"  # ShareX's `{input}`: a link to shorten when nothing else is sent
-JSON_FIELDS = CONTENT | OPTIONS
-FORM_FIELDS = CONTENT | OPTIONS | FLAGS | {SHAREX_INPUT}
+TRUE = frozenset({"1", "true", "yes", "on"})
+FALSE = frozenset({"0", "false", "no", "off"})
+# ShareX's `{input}`: the link to shorten. With a file ShareX sends it too (empty, or the text
+# of a text upload, which it sends as the file): then the file is what is added.
+SHAREX_INPUT = "input"
+JSON_FIELDS = ITEM_FIELDS - {"file"}  # a file comes as a multipart part, not a field
+FORM_FIELDS = JSON_FIELDS | FLAGS | {SHAREX_INPUT}
 FIELD_LIMIT = 4096  # option fields are short
 BODY_SLACK = 64 * 1024  # what a multipart body carries besides its file: fields, boundaries
 NOTHING = "Nothing to store: send url, text, or a file (multipart field `file`)."
@@ -75,9 +80,7 @@ async def add_posted(
             raise TooLarge(f"The paste is larger than {limits.paste:,} bytes.")
         # request.post() holds the app's client_max_size: past it, aiohttp answers 413 itself.
         form = await read_urlencoded(request, service.settings.server.read_timeout)
-        unknown = sorted(set(form) - FORM_FIELDS - extra)
-        if unknown:
-            raise Invalid(f"Unknown field(s): {', '.join(unknown)}.")
+        check_known(form, FORM_FIELDS | extra)
         fields = _form_fields(form)
     elif content_type == "application/json":
         fields = await _read_json(request, service, extra)
@@ -92,20 +95,21 @@ async def add_from_fields(
 ) -> Created:
     """A link from `url` (and `alias`), or a paste from `text` (with `language` and
     `filename`), with the options among the fields."""
-    _check_content(fields, with_file=False)
+    kind = kind_of(fields)
+    if kind is None:
+        raise Invalid(NOTHING)
+    check_applicable(kind, fields)
     options = item_options(service, fields, owner_id)
-    if "url" in fields:
+    if kind == "link":
         return await service.add_link(
             fields["url"], alias=fields.get("alias") or None, options=options
         )
-    if "text" in fields:
-        return await service.add_paste(
-            fields["text"],
-            language=fields.get("language") or None,
-            filename=fields.get("filename") or None,
-            options=options,
-        )
-    raise Invalid(NOTHING)
+    return await service.add_paste(
+        fields["text"],
+        language=fields.get("language") or None,
+        filename=fields.get("filename") or None,
+        options=options,
+    )
 
 
 def item_options(
@@ -113,11 +117,7 @@ def item_options(
 ) -> ItemOptions:
     """The options a post's fields ask for, if this instance allows them (Invalid if not):
     expires, max_views, visibility (or the private / unlisted flags), password."""
-    visibility = fields.get("visibility", "public").strip().lower() or "public"
-    if _truthy(fields.get("private")):
-        visibility = "private"
-    elif _truthy(fields.get("unlisted")):
-        visibility = "unlisted"
+    visibility = _visibility(fields)
     expires_in = None
     if fields.get("expires", "").strip():
         try:
@@ -140,25 +140,31 @@ def item_options(
     return check_options(service.settings, options)
 
 
-def _truthy(value: str | None) -> bool:
-    return value is not None and value.strip().lower() in ("1", "true", "yes", "on")
-
-
-def _check_content(fields: dict[str, str], *, with_file: bool) -> None:
-    if with_file and ("url" in fields or "text" in fields):
-        raise Invalid("Send a file, a url or a text, one per request.")
-    if "url" in fields and "text" in fields:
-        raise Invalid("Send url or text, not both.")
-    if "alias" in fields and "url" not in fields:
-        raise Invalid("An alias is for links only.")
+def _visibility(fields: dict[str, str]) -> str:
+    """`visibility`, or a form's `private` / `unlisted` checkbox; two that disagree are refused
+    rather than one of them being dropped."""
+    given = fields.get("visibility", "").strip().lower()
+    asked = {given} if given else set()
+    for flag in sorted(FLAGS & fields.keys()):
+        value = fields[flag].strip().lower()
+        if value in TRUE:
+            asked.add(flag)
+        elif value not in FALSE:
+            raise Invalid(f"{flag} is on or off (1, true, yes, on; 0, false, no, off).")
+    if len(asked) > 1:
+        raise Invalid(f"Send one visibility, not {' and '.join(sorted(asked))}.")
+    return asked.pop() if asked else "public"
 
 
 def _form_fields(form: dict[str, str], *, with_file: bool = False) -> dict[str, str]:
-    """A form's fields without the empty ones; ShareX's `input` is the link to shorten when
-    nothing else was sent (with a file, ShareX sends it empty)."""
+    """A form's fields without the empty ones; ShareX's `input` is the link to shorten (with a
+    file the file is what is added)."""
     fields = {name: value for name, value in form.items() if value}
     given = fields.pop(SHAREX_INPUT, "").strip()
-    if given and not with_file and "url" not in fields and "text" not in fields:
+    if given and not with_file:
+        other = next((name for name in ("url", "text") if name in fields), None)
+        if other is not None:
+            raise Invalid(f"Send {SHAREX_INPUT} or {other}, not both: one item per request.")
         fields["url"] = given
     return fields
 
@@ -170,7 +176,7 @@ async def _add_multipart(
     request: web.Request, service: ContentService, owner_id: int | None, extra: Set[str]
 ) -> Posted:
     reading = _Multipart(service, owner_id, extra)
-    await reading.read(await open_multipart(request))
+    await reading.read(await open_multipart(request, BodyPace.of(service.settings.server)))
     fields = _form_fields(reading.form)
     own = {name: fields.pop(name) for name in extra if name in fields}
     created = reading.created
@@ -207,23 +213,26 @@ class _Multipart:
 
     async def _take(self, part: Part) -> None:
         service, idle = self.service, self.idle
+        name = part.name or ""
+        if name != "file":
+            check_known([name], FORM_FIELDS | self.extra)
         if self.created is not None:
-            if await read_field(part, part.name or "", FIELD_LIMIT, idle):
+            # A browser's empty input after the file is no option; anything else would be
+            # one the file was stored without.
+            if await read_field(part, name, FIELD_LIMIT, idle):
                 raise Invalid(AFTER_FILE)
-        elif part.name == "file" and part.filename == "":
+        elif name == "file" and part.filename == "":
             return  # a browser form's file input with no file chosen
-        elif part.name == "file":
+        elif name == "file":
             fields = _form_fields(self.form, with_file=True)
-            _check_content(fields, with_file=True)
+            kind_of([*fields, "file"])  # Invalid when a url or a text came with the file
+            check_applicable("file", fields)
             self.created = await service.add_upload(
                 part_chunks(part, idle),
                 filename=fields.get("filename") or part.filename,
                 options=item_options(service, fields, self.owner_id),
             )
         else:
-            name = part.name or ""
-            if name not in FORM_FIELDS and name not in self.extra:
-                raise Invalid(f"Unknown field {name!r}.")
             limit = service.settings.limits.paste + 1 if name == "text" else FIELD_LIMIT
             self.form[name] = await read_field(part, name, limit, idle)
 
@@ -237,9 +246,7 @@ async def _read_json(
     body = await _read_json_body(request, service)
     if not isinstance(body, dict):
         raise Invalid('The body is a JSON object: {"url": …} or {"text": …}.')
-    unknown = sorted(set(body) - JSON_FIELDS - extra)
-    if unknown:
-        raise Invalid(f"Unknown field(s): {', '.join(unknown)}.")
+    check_known(body, JSON_FIELDS | extra)
     for name, value in body.items():
         if name == "max_views":
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
@@ -255,18 +262,12 @@ async def _read_json_body(request: web.Request, service: ContentService) -> Any:
     # A paste may be escaped (\uXXXX) to six times its size; anything past that is refused
     # before it is all read.
     paste = service.settings.limits.paste
-    limit = 6 * paste + FIELD_LIMIT
-    if request.content_length is not None and request.content_length > limit:
-        raise TooLarge(f"The paste is larger than {paste:,} bytes.")
-    data = bytearray()
-    try:
-        async with asyncio.timeout(service.settings.server.read_timeout):
-            while chunk := await request.content.readany():
-                data += chunk
-                if len(data) > limit:
-                    raise TooLarge(f"The paste is larger than {paste:,} bytes.")
-    except TimeoutError:
-        raise TimedOut("The body arrived too slowly and was dropped.") from None
+    data = await read_body(
+        request,
+        6 * paste + FIELD_LIMIT,
+        service.settings.server.read_timeout,
+        f"The paste is larger than {paste:,} bytes.",
+    )
     try:
         return json.loads(data)
     except ValueError as exc:

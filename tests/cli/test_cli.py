@@ -6,6 +6,7 @@ import argparse
 import importlib.metadata
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -115,6 +116,45 @@ def test_sweep_and_migrate_and_tokens(cli_env) -> None:
     assert token.returncode == 0 and len(token.stdout.strip()) >= 32
     assert refbin("token", "revoke", "ci-user", env=cli_env).returncode == 0
     assert refbin("token", "revoke", "ci-user", env=cli_env).returncode == 1
+
+
+TOKEN_LINE = re.compile(r"^(\S.*?)\s{2,}(\d{4}-\d\d-\d\d \d\d:\d\d UTC)\s{2,}(.+)$")
+
+
+def test_a_live_name_is_taken_once_and_free_again_once_revoked(cli_env) -> None:
+    assert refbin("token", "create", "alice", env=cli_env).returncode == 0
+
+    again = refbin("token", "create", "alice", env=cli_env)
+
+    assert again.returncode == 1
+    assert again.stdout == b""
+    assert again.stderr.decode() == (
+        "refbin: A token named 'alice' exists; revoke it first or choose another name.\n"
+    )
+    assert refbin("token", "revoke", "alice", env=cli_env).stdout == b"revoked 1 token(s)\n"
+    assert refbin("token", "create", " alice ", env=cli_env).returncode == 0
+
+
+def test_list_shows_names_and_dates_and_never_a_token(cli_env) -> None:
+    empty = refbin("token", "list", env=cli_env)
+    assert (empty.returncode, empty.stdout) == (0, b"")
+    assert b"no live tokens" in empty.stderr
+    made = {
+        name: refbin("token", "create", name, env=cli_env).stdout.decode().strip()
+        for name in ("bob", "alice", "ci user")
+    }
+    refbin("token", "revoke", "bob", env=cli_env)
+
+    listed = refbin("token", "list", env=cli_env)
+
+    assert listed.returncode == 0, listed.stderr
+    header, *lines = listed.stdout.decode().splitlines()
+    assert header.split() == ["NAME", "CREATED", "LAST", "USED"]
+    rows = [TOKEN_LINE.match(line) for line in lines]
+    assert all(rows), lines
+    assert [(row[1].strip(), row[3]) for row in rows] == [("alice", "never"), ("ci user", "never")]
+    for token in made.values():
+        assert token and token not in listed.stdout.decode()
 
 
 def test_embedded_postgres_starts_and_stops_with_the_command() -> None:

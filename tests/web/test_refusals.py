@@ -225,11 +225,19 @@ FORM_REFUSALS = {
     ),
     "a-link-and-a-file": (
         _multipart(("url", "https://example.com/"), ("file", b"x")),
-        "one per request",
+        "Send url or file, not both",
         False,
     ),
-    "an-alias-for-a-paste": (_multipart(("alias", "mine"), ("text", "x")), "links only", False),
-    "a-misspelt-option": ({"text": "x", "expire": "1d"}, "Unknown field(s): expire.", False),
+    "an-alias-for-a-paste": (
+        _multipart(("alias", "mine"), ("text", "x")),
+        "alias applies to links only, not to a paste.",
+        False,
+    ),
+    "a-misspelt-option": (
+        {"text": "x", "expire": "1d"},
+        "Unknown field 'expire' (did you mean 'expires'?).",
+        False,
+    ),
     "a-bad-visibility-before-a-file": (
         _multipart(("visibility", "secret"), ("file", b"x" * 50_000)),
         "Visibility is public, unlisted or private.",
