@@ -13,7 +13,7 @@ from functools import partial
 from bot.config import Settings
 from bot.db import Database, instance
 from bot.db import items as items_sql
-from bot.models import Created, Item, ItemOptions, Page, Stats, SweepReport, Visit
+from bot.models import Created, Item, ItemOptions, Kind, Page, Stats, SweepReport, Visit
 from bot.service import blobs, guilds, reminders
 from bot.service.blobs import Progress, StoreCopy
 from bot.service.cache import ItemCache
@@ -188,11 +188,19 @@ class ContentService:
         unlock: str | None = None,
         seen: str | None = None,
         client: str = "",
+        kind: Kind | None = None,
     ) -> Opened:
         """The item for a caller about to be shown its content: a view-limited item spends a
-        view whoever asks, unless `seen` is the caller's fresh SEEN grant (see Reading.open)."""
+        view whoever asks, unless `seen` is the caller's fresh SEEN grant (see Reading.open).
+        `kind`: NotFound for an item of another kind, before anything is spent."""
         return await self.reading.open(
-            content_id, visit=visit, password=password, unlock=unlock, seen=seen, client=client
+            content_id,
+            visit=visit,
+            password=password,
+            unlock=unlock,
+            seen=seen,
+            client=client,
+            kind=kind,
         )
 
     async def unlock(self, content_id: str, password: str | None, *, client: str = "") -> str:

@@ -10,13 +10,16 @@ from datetime import UTC, datetime, timedelta
 
 from bot.db import items, visits
 from bot.errors import Blocked, Gone, Invalid, NotFound, PasswordRequired
-from bot.models import KINDS, Item, Page, Stats, Visit
+from bot.models import KINDS, Item, Kind, Page, Stats, Visit
 from bot.service.core import Core, store_outage
 from bot.service.grants import SEEN, UNLOCK, Grants
 from bot.service.ids import ID_PATTERN
 from bot.service.links import check_link_allowed
 from bot.service.passwords import GuessLimiter, verify_password
 from bot.service.policy import needs_password, shown_to
+
+USED_UP = "This item has been viewed as many times as it was allowed."
+KIND_NAMES = {"url": "a link", "text": "a paste", "image": "an image", "file": "a file"}
 
 
 @dataclass(frozen=True)
@@ -35,11 +38,13 @@ class Reading:
         self.grants = grants
         self.guesses = GuessLimiter()
 
-    async def get(self, content_id: str, *, cached: bool = False) -> Item:
+    async def get(self, content_id: str, *, cached: bool = False, used_up: bool = False) -> Item:
         """The item, without counting a view; NotFound or Gone.
 
         `cached` serves it from the item cache (visitors): its view count may then be some
         seconds old, but never a delete, a block or its expiry (see bot/service/cache.py).
+        `used_up` returns an item whose views are all spent, too (for the holder of a SEEN
+        grant, who may still fetch what they were shown).
         """
         if not ID_PATTERN.match(content_id):
             raise NotFound()
@@ -56,8 +61,8 @@ class Reading:
             raise NotFound()
         if item.expires_at is not None and item.expires_at <= datetime.now(UTC):
             raise Gone()
-        if item.max_views is not None and item.views >= item.max_views:
-            raise Gone("This item has been viewed as many times as it was allowed.")
+        if not used_up and _used_up(item):
+            raise Gone(USED_UP)
         if item.blocked_reason is not None:
             raise Blocked(f"This item is blocked on this instance: {item.blocked_reason}")
         blocked_domains = self.core.settings.limits.blocked_domains
@@ -98,17 +103,24 @@ class Reading:
         unlock: str | None = None,
         seen: str | None = None,
         client: str = "",
+        kind: Kind | None = None,
     ) -> Opened:
         """The item for a caller about to be shown its content (bytes, a page of them, a
         link's target). A view-limited item spends a view here whoever asks (a preview bot,
         an embed), unless `seen` is this caller's grant from spending one a moment ago; the
-        view spent gives a new SEEN grant. Other items count `visit` when one is given."""
-        item = await self.get(content_id, cached=True)
+        view spent gives a new SEEN grant. Other items count `visit` when one is given.
+        `kind`: NotFound for an item of another kind (an image's thumbnail), before anything
+        is spent."""
+        item = await self.get(content_id, cached=True, used_up=seen is not None)
+        if kind is not None and item.kind != kind:
+            raise NotFound(f"This item is not {KIND_NAMES[kind]}.")
         await self._check_access(item, password, unlock, client)
         if item.max_views is None:
             return Opened(item if visit is None else await self._count(item, visit))
         if self.grants.holds(SEEN, item, seen):
             return Opened(item)
+        if _used_up(item):
+            raise Gone(USED_UP)
         item = await self._count(item, visit or Visit())
         return Opened(item, seen=self.grants.issue(SEEN, item))
 
@@ -161,7 +173,7 @@ class Reading:
             return item
         views = await visits.take_view(self.core.db.pool, item.content_id)
         if views is None:
-            raise Gone("This item has been viewed as many times as it was allowed.")
+            raise Gone(USED_UP)
         self.core.counter.add(item.content_id, visit.referrer, view_counted=True)
         return replace(item, views=views)
 
@@ -211,6 +223,10 @@ class Reading:
             per_day=tuple((row["day"], row["count"]) for row in per_day),
             referrers=tuple((row["referrer"], row["count"]) for row in referrers),
         )
+
+
+def _used_up(item: Item) -> bool:
+    return item.max_views is not None and item.views >= item.max_views
 
 
 async def _outage_checked(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.models import Item, Visit
+from bot.models import Item, Kind, Visit
 from bot.service.grants import LIFETIMES, SEEN, UNLOCK
 from bot.service.reading import Opened
 from bot.web.keys import service_of
@@ -42,7 +42,12 @@ async def resolve_item(request: web.Request, content_id: str, visit: Visit | Non
 
 
 async def open_item(
-    request: web.Request, content_id: str, visit: Visit | None, *, page: bool = False
+    request: web.Request,
+    content_id: str,
+    visit: Visit | None,
+    *,
+    page: bool = False,
+    kind: Kind | None = None,
 ) -> Opened:
     """The item for a request about to be shown its content: a view-limited one spends a view
     unless the request carries this item's SEEN cookie (see ContentService.open). The cookie
@@ -55,6 +60,7 @@ async def open_item(
         unlock=request.cookies.get(UNLOCK_COOKIE),
         seen=None if page else request.cookies.get(SEEN_COOKIE),
         client=_guesser(request, password),
+        kind=kind,
     )
 
 

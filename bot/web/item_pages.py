@@ -333,14 +333,14 @@ async def thumbnail(request: web.Request) -> web.StreamResponse:
     holds the SEEN grant its page view left (HEAD spends none and says nothing of it)."""
     content_id = request.match_info["content_id"]
     service = service_of(request)
-    if (await service.get(content_id, cached=True)).kind != "image":
-        raise NotFound("Only images have thumbnails.")
     if request.method == hdrs.METH_HEAD:
         item = await resolve_item(request, content_id, None)
+        if item.kind != "image":
+            raise NotFound("Only images have thumbnails.")
         if shown_to(item, None).size is None:
             return headers_only(THUMB_TYPE)
     else:
-        item = (await open_item(request, content_id, None)).item
+        item = (await open_item(request, content_id, None, kind="image")).item
     return await serve_thumb(request, service, item)
 
 

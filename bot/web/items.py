@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import hdrs, web
 
 from bot.models import Visit
+from bot.service.policy import shown_to
 from bot.web.access import open_item, resolve_item
 from bot.web.bearer import bearer_owner
 from bot.web.home import created_page
@@ -51,12 +52,12 @@ async def show_item(request: web.Request) -> web.StreamResponse:
         return await show_item_page(request)
     service = service_of(request)
     content_id = request.match_info["content_id"]
-    if (
-        request.method == hdrs.METH_HEAD
-        and (await service.get(content_id, cached=True)).kind != "url"
-    ):
-        # HEAD of bytes shows none of them, so it spends no view (a link's shows its target).
-        response = await head_of(request, service, await resolve_item(request, content_id, None))
+    if request.method == hdrs.METH_HEAD:
+        # HEAD counts and spends nothing: it shows no bytes, nor a view-limited link's target.
+        item = await resolve_item(request, content_id, None)
+        if item.kind == "url" and shown_to(item, None).target is not None:
+            return redirect_to(item.target)
+        response = await head_of(request, service, item)
     else:
         visit = Visit(referrer=referrer_host(request.headers.get("Referer", "")))
         item = (await open_item(request, content_id, visit)).item

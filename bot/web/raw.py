@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from aiohttp import hdrs, web
 from aiohttp.abc import AbstractStreamWriter
 
-from bot.errors import NotFound, Unavailable
+from bot.errors import Gone, NotFound, Unavailable
 from bot.lru import SizedCache
 from bot.models import Item
 from bot.service import ContentService
@@ -165,7 +165,10 @@ async def redirect_to_content_origin(
     content_url = service.settings.server.content_url
     if not content_url or urlsplit(content_url).netloc.lower() == request.host.lower():
         return
-    item = await service.get(content_id)
+    try:
+        item = await service.get(content_id)
+    except Gone:  # used up, say: whether a SEEN grant still opens it is for the service
+        return
     if item.kind in ("image", "file") and not item.has_password and item.max_views is None:
         raise web.HTTPFound(
             content_url + request.path_qs, headers={hdrs.CACHE_CONTROL: CACHE_PRIVATE}
