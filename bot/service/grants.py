@@ -37,7 +37,8 @@ class Grants:
     def holds(self, purpose: str, item: Item, grant: str | None) -> bool:
         """Whether `grant` is an unexpired grant of `purpose` for this very item."""
         stamp, _, mac = (grant or "").partition(".")
-        if not stamp.isdigit() or len(stamp) > 12 or not mac:
+        # A cookie that was not UTF-8 arrives with lone surrogates: no grant, not a crash.
+        if not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 12 or not mac.isascii():
             return False
         expires = int(stamp)
         if expires < time.time():

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.models import ItemOptions
 from bot.runtime import Runtime
-from bot.service.grants import SEEN
+from bot.service.grants import SEEN, UNLOCK
 from tests.helpers import chunks_of, png_bytes
 from tests.web.test_pages import DISCORD, HTML, PageParts, form
 
@@ -362,6 +362,29 @@ async def test_a_seen_grant_opens_only_the_item_it_was_made_for(
     forged = {"Cookie": f"refbin_seen={int(stamp) + 600}.{mac}"}
     assert not service.grants.holds(SEEN, first.item, f"{int(stamp) + 600}.{mac}")
     assert (await stranger.get(f"/{first.item.content_id}/raw", headers=forged)).status == 410
+
+
+async def test_malformed_grants_open_nothing(runtime: Runtime) -> None:
+    created = await runtime.service.add_paste("x\n", options=ItemOptions(max_views=1))
+    grants, item = runtime.service.grants, created.item
+    good = grants.issue(SEEN, item)
+    stamp, _, mac = good.partition(".")
+    assert grants.holds(SEEN, item, good)
+    for value in (
+        None,
+        "",
+        ".",
+        stamp,
+        f"{stamp}.",
+        f"²{stamp[1:]}.{mac}",
+        f"{stamp}.\udcff",
+        f"{stamp}.{mac}é",
+        f"{'9' * 40}.{mac}",
+        f"{stamp}.{mac[:-1]}",
+        f"-1.{mac}",
+    ):
+        assert not grants.holds(SEEN, item, value), value
+    assert not grants.holds(UNLOCK, item, good)  # a grant is for one purpose
 
 
 async def test_an_unlock_cookie_for_an_alias_does_not_open_the_next_item_under_it(
