@@ -1,5 +1,7 @@
-"""Reading items: one by id (for a visitor, counting the visit), an owner's pages, the stats,
-and the bytes behind them."""
+"""Reading items: one by id (for a visitor, counting the visit, or about to be shown its
+content, spending a view), its metadata as a caller may see it, an owner's pages, the stats,
+and the bytes behind them. Who proved what is checked here: passwords (passwords.py, with the
+limit on guessing) and the grants browsers carry (grants.py)."""
 
 from __future__ import annotations
 

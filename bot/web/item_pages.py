@@ -234,7 +234,7 @@ def _generic_description(item: Item) -> str:
 
 
 def _size_of(item: Item) -> str:
-    """', 2.1 MB' for a preview's description, or '' where the size is not shown to all."""
+    """', 2.1 MiB' for a preview's description, or '' where the size is not shown to all."""
     size = shown_to(item, None).size
     return "" if size is None else f", {format_size(size)}"
 
