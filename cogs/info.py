@@ -10,6 +10,7 @@ from bot.discord.app import RefbinBot
 from bot.discord.caller import check_rate, identify, item_id
 from bot.discord.render import info_embed
 from bot.discord.tree import answer, defer
+from bot.service.policy import shown_to
 
 
 class Info(commands.Cog):
@@ -31,7 +32,8 @@ class Info(commands.Cog):
         if item.owner_id == caller.owner_id:
             stats = await service.stats(item.content_id, owner_id=caller.owner_id)
         url = service.url_for(item.content_id)
-        await answer(interaction, embed=info_embed(item, url, stats), ephemeral=True)
+        shown = shown_to(item, caller.owner_id)  # what anyone but its owner may see of it
+        await answer(interaction, embed=info_embed(shown, url, stats), ephemeral=True)
 
 
 async def setup(bot: RefbinBot) -> None:

@@ -7,20 +7,20 @@ import asyncpg
 from bot.db.pool import Queryable
 
 
-async def take_view(conn: Queryable, content_id: str) -> bool:
-    """Count one view of a view-limited item, atomically; False when none is left."""
-    taken = await conn.fetchval(
+async def take_view(conn: Queryable, content_id: str) -> int | None:
+    """Count one view of a view-limited item, atomically: the views counted with this one, or
+    None when none was left."""
+    return await conn.fetchval(
         """
         UPDATE refs
         SET views = views + 1
         WHERE content_id = $1
           AND views < max_views
           AND (expires_at IS NULL OR expires_at > now())
-        RETURNING TRUE
+        RETURNING views
         """,
         content_id,
     )
-    return bool(taken)
 
 
 async def add_views(conn: asyncpg.Connection, ids: list[str], counts: list[int]) -> None:

@@ -61,7 +61,7 @@ def describe(item: Item) -> str:
     """One line on what the item holds: the link's host, the paste's language, the file."""
     if item.kind == "url":
         return f"Link to **{escape(link_host(item.target or ''))}**"
-    size = format_size(item.size or 0)
+    size = "size not shown" if item.size is None else format_size(item.size)
     name = f"**{escape(item.filename)}**, " if item.filename else ""
     if item.kind == "text":
         return f"{name}{item.language or 'text'}, {item.line_count or 0} lines, {size}"
@@ -100,6 +100,10 @@ def info_embed(item: Item, url: str, stats: Stats | None = None) -> discord.Embe
     embed = discord.Embed(title=KIND_TITLES[item.kind], url=url, colour=COLOUR, description=url)
     if item.kind == "url" and item.has_password:
         embed.add_field(name="What", value="A link protected by a password", inline=False)
+    elif item.kind == "url" and item.target is None:  # view-limited: the target is its content
+        embed.add_field(
+            name="What", value="A link that opens a limited number of times", inline=False
+        )
     elif item.kind == "url":
         embed.add_field(name="Target", value=escape(item.target or "")[:1024], inline=False)
     else:

@@ -18,6 +18,7 @@ from bot.models import (
     Created,
     Item,
     ItemOptions,
+    Kind,
     Page,
     Stats,
     SweepReport,
@@ -28,12 +29,14 @@ from bot.service.blobs import Progress, StoreCopy
 from bot.service.cache import ItemCache
 from bot.service.core import Core
 from bot.service.counting import VisitCounter
+from bot.service.grants import Grants
 from bot.service.guilds import GuildSettings
 from bot.service.ids import SHORT_LENGTH
 from bot.service.images import ImageWorker
 from bot.service.owners import Owners
+from bot.service.policy import shown_to
 from bot.service.ratelimit import RateLimiter
-from bot.service.reading import Reading
+from bot.service.reading import Opened, Reading
 from bot.service.recording import DEFAULT_OPTIONS, Recording
 from bot.service.reminders import REMINDER_WINDOW, Reminder
 from bot.service.removing import Removing
@@ -78,7 +81,8 @@ class ContentService:
         )
         self.recording = Recording(self.core, secret, id_length)
         self.uploads = Uploads(self.core, self.recording)
-        self.reading = Reading(self.core)
+        self.grants = Grants(self.derive_key)
+        self.reading = Reading(self.core, self.grants)
         self.removing = Removing(self.core, blob_grace)
         self.owners = Owners(db)
 
@@ -176,17 +180,69 @@ class ContentService:
         *,
         visit: Visit | None = None,
         password: str | None = None,
-        unlocked: bool = False,
+        unlock: str | None = None,
+        client: str = "",
     ) -> Item:
-        """The item for a visitor: checks the password and counts the visit (see
-        Reading.resolve). `unlocked`: the caller proved the password earlier."""
+        """The item for a visitor: checks the password (or the `unlock` grant) and counts the
+        visit, if any (see Reading.resolve). `client` (an address or a token) is who guesses."""
         return await self.reading.resolve(
-            content_id, visit=visit, password=password, unlocked=unlocked
+            content_id, visit=visit, password=password, unlock=unlock, client=client
         )
 
-    async def check_password(self, content_id: str, password: str | None) -> None:
-        """PasswordRequired unless `password` opens the item."""
-        await self.reading.check_password(content_id, password)
+    async def open(
+        self,
+        content_id: str,
+        *,
+        visit: Visit | None = None,
+        password: str | None = None,
+        unlock: str | None = None,
+        seen: str | None = None,
+        client: str = "",
+        kind: Kind | None = None,
+    ) -> Opened:
+        """The item for a caller about to be shown its content: a view-limited item spends a
+        view whoever asks, unless `seen` is the caller's fresh SEEN grant (see Reading.open).
+        `kind`: NotFound for an item of another kind, before anything is spent."""
+        return await self.reading.open(
+            content_id,
+            visit=visit,
+            password=password,
+            unlock=unlock,
+            seen=seen,
+            client=client,
+            kind=kind,
+        )
+
+    async def unlock(self, content_id: str, password: str | None, *, client: str = "") -> str:
+        """An UNLOCK grant (for a browser's cookie) once `password` opens the item."""
+        return await self.reading.unlock(content_id, password, client=client)
+
+    async def describe(
+        self,
+        content_id: str,
+        *,
+        owner_id: int | None = None,
+        password: str | None = None,
+        client: str = "",
+    ) -> Item:
+        """An item's metadata as this caller may see it, spending no view (policy.shown_to)."""
+        return await self.reading.describe(
+            content_id, owner_id=owner_id, password=password, client=client
+        )
+
+    async def check_password(
+        self, content_id: str, password: str | None, *, client: str = ""
+    ) -> None:
+        """PasswordRequired unless `password` opens the item; RateLimited while `client`, or
+        everyone, has guessed wrong too often."""
+        await self.reading.check_password(content_id, password, client=client)
+
+    def etag_digest(self, item: Item, sha256: str) -> str:
+        """What an ETag may carry for these bytes of this item: the sha256 when anyone may
+        know it, else a keyed hash of it."""
+        if shown_to(item, None).sha256 is not None:
+            return sha256
+        return self.grants.opaque_digest(sha256)
 
     def open_blob(
         self, sha256: str, start: int = 0, end: int | None = None

@@ -3,6 +3,7 @@ asked by every front door and by the service itself, decided here once."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.config import Settings
@@ -42,3 +43,22 @@ def needs_password(item: Item, owner_id: int | None) -> bool:
     """Whether the caller must give the item's password: it has one and the caller is not the
     item's owner (an owner opens their own items)."""
     return item.has_password and (owner_id is None or owner_id != item.owner_id)
+
+
+def shown_to(item: Item, owner_id: int | None) -> Item:
+    """The item as a caller may see its metadata without being shown its content (no view is
+    spent): its owner sees everything. Anyone else sees no sha256 of a private, protected or
+    view-limited item (it would confirm a guessed short secret offline), no size of a
+    protected or view-limited one, and not a view-limited link's target (that is its
+    content); those fields are None."""
+    if owner_id is not None and owner_id == item.owner_id:
+        return item
+    limited = item.max_views is not None
+    hidden: dict[str, None] = {}
+    if item.visibility == "private" or item.has_password or limited:
+        hidden.update(sha256=None, thumb_sha256=None)
+    if item.has_password or limited:
+        hidden["size"] = None
+    if limited and item.kind == "url":
+        hidden["target"] = None
+    return replace(item, **hidden) if hidden else item

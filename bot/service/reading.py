@@ -1,33 +1,52 @@
-"""Reading items: one by id (for a visitor, counting the visit), an owner's pages, the stats,
-and the bytes behind them."""
+"""Reading items: one by id (for a visitor, counting the visit, or about to be shown its
+content, spending a view), its metadata as a caller may see it, an owner's pages, the stats,
+and the bytes behind them. Who proved what is checked here: passwords (passwords.py, with the
+limit on guessing) and the grants browsers carry (grants.py)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from bot.db import items, visits
 from bot.errors import Blocked, Gone, Invalid, NotFound, PasswordRequired
-from bot.models import KINDS, Item, Page, Stats, Visit
+from bot.models import KINDS, Item, Kind, Page, Stats, Visit
 from bot.service.core import Core, store_outage
+from bot.service.grants import SEEN, UNLOCK, Grants
 from bot.service.ids import ID_PATTERN
 from bot.service.links import check_link_allowed
-from bot.service.tokens import verify_password
+from bot.service.passwords import GuessLimiter, verify_password
+from bot.service.policy import needs_password, shown_to
+
+USED_UP = "This item has been viewed as many times as it was allowed."
+KIND_NAMES = {"url": "a link", "text": "a paste", "image": "an image", "file": "a file"}
+
+
+@dataclass(frozen=True)
+class Opened:
+    """An item about to be shown, and the SEEN grant for the view this spent (if it did)."""
+
+    item: Item
+    seen: str | None = None
 
 
 class Reading:
     """Finds items and decides whether they may be shown; counts the visits."""
 
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, grants: Grants) -> None:
         self.core = core
+        self.grants = grants
+        self.guesses = GuessLimiter()
 
-    async def get(self, content_id: str, *, cached: bool = False) -> Item:
+    async def get(self, content_id: str, *, cached: bool = False, used_up: bool = False) -> Item:
         """The item, without counting a view; NotFound or Gone.
 
         `cached` serves it from the item cache (visitors): its view count may then be some
         seconds old, but never a delete, a block or its expiry (see bot/service/cache.py).
+        `used_up` returns an item whose views are all spent, too (for the holder of a SEEN
+        grant, who may still fetch what they were shown).
         """
         if not ID_PATTERN.match(content_id):
             raise NotFound()
@@ -44,8 +63,8 @@ class Reading:
             raise NotFound()
         if item.expires_at is not None and item.expires_at <= datetime.now(UTC):
             raise Gone()
-        if item.max_views is not None and item.views >= item.max_views:
-            raise Gone("This item has been viewed as many times as it was allowed.")
+        if not used_up and _used_up(item):
+            raise Gone(USED_UP)
         if item.blocked_reason is not None:
             raise Blocked(f"This item is blocked on this instance: {item.blocked_reason}")
         blocked_domains = self.core.settings.limits.blocked_domains
@@ -59,35 +78,106 @@ class Reading:
         *,
         visit: Visit | None = None,
         password: str | None = None,
-        unlocked: bool = False,
+        unlock: str | None = None,
+        client: str = "",
     ) -> Item:
         """The item for a visitor: checks the password and counts the visit (when given one).
-        `unlocked`: the caller proved the password earlier (a signed unlock cookie).
+        `unlock`: a grant the caller holds from giving the password earlier (UNLOCK);
+        `client`: who is asking, for the limit on guessing passwords.
 
         A view-limited item is counted at once and atomically, so it is served at most
-        max_views times; other visits are counted in memory and flushed in batches.
+        max_views times (the item returned counts that view); other visits are counted in
+        memory and flushed in batches. Without a visit nothing is counted, and the caller
+        shows nothing of a view-limited item's content (see `open`).
         """
         item = await self.get(content_id, cached=True)
-        if item.has_password and not unlocked:
-            await self.check_password(content_id, password)
-        if visit is not None:
-            limited = item.max_views is not None
-            if limited and not await visits.take_view(self.core.db.pool, content_id):
-                raise Gone("This item has been viewed as many times as it was allowed.")
-            self.core.counter.add(content_id, visit.referrer, view_counted=limited)
-        return item
+        await self._check_access(item, password, unlock, client)
+        if visit is None:
+            return item
+        return await self._count(item, visit)
 
-    async def check_password(self, content_id: str, password: str | None) -> None:
-        """PasswordRequired unless `password` opens the item."""
+    async def open(
+        self,
+        content_id: str,
+        *,
+        visit: Visit | None = None,
+        password: str | None = None,
+        unlock: str | None = None,
+        seen: str | None = None,
+        client: str = "",
+        kind: Kind | None = None,
+    ) -> Opened:
+        """The item for a caller about to be shown its content (bytes, a page of them, a
+        link's target). A view-limited item spends a view here whoever asks (a preview bot,
+        an embed), unless `seen` is this caller's grant from spending one a moment ago; the
+        view spent gives a new SEEN grant. Other items count `visit` when one is given.
+        `kind`: NotFound for an item of another kind (an image's thumbnail), before anything
+        is spent."""
+        item = await self.get(content_id, cached=True, used_up=seen is not None)
+        if kind is not None and item.kind != kind:
+            raise NotFound(f"This item is not {KIND_NAMES[kind]}.")
+        await self._check_access(item, password, unlock, client)
+        if item.max_views is None:
+            return Opened(item if visit is None else await self._count(item, visit))
+        if self.grants.holds(SEEN, item, seen):
+            return Opened(item)
+        if _used_up(item):
+            raise Gone(USED_UP)
+        item = await self._count(item, visit or Visit())
+        return Opened(item, seen=self.grants.issue(SEEN, item))
+
+    async def unlock(self, content_id: str, password: str | None, *, client: str = "") -> str:
+        """An UNLOCK grant for the item once `password` opens it; PasswordRequired if not."""
+        item = await self.get(content_id, cached=True)
+        if item.has_password:
+            await self.check_password(content_id, password, client=client)
+        return self.grants.issue(UNLOCK, item)
+
+    async def describe(
+        self,
+        content_id: str,
+        *,
+        owner_id: int | None = None,
+        password: str | None = None,
+        client: str = "",
+    ) -> Item:
+        """What this caller may see of an item's metadata, spending no view (policy.shown_to);
+        a protected item needs its password unless its owner asks."""
+        item = await self.get(content_id)
+        if needs_password(item, owner_id):
+            await self.check_password(content_id, password, client=client)
+        return shown_to(item, owner_id)
+
+    async def check_password(
+        self, content_id: str, password: str | None, *, client: str = ""
+    ) -> None:
+        """PasswordRequired unless `password` opens the item; RateLimited while `client` (or
+        everyone) has guessed wrong too often (bot/service/passwords.py)."""
         if not password:
             raise PasswordRequired()
+        attempt = self.guesses.begin(content_id, client)
         # From the primary: an item a replica has not seen yet must still open.
         stored = await items.fetch_password_hash(self.core.db.pool, content_id)
-        loop = asyncio.get_running_loop()
-        if stored is None or not await loop.run_in_executor(
-            None, verify_password, password, stored
-        ):
+        if stored is None or not await verify_password(password, stored):
             raise PasswordRequired("The password is wrong.")
+        self.guesses.succeeded(content_id, client, attempt)
+
+    async def _check_access(
+        self, item: Item, password: str | None, unlock: str | None, client: str
+    ) -> None:
+        if item.has_password and not self.grants.holds(UNLOCK, item, unlock):
+            await self.check_password(item.content_id, password, client=client)
+
+    async def _count(self, item: Item, visit: Visit) -> Item:
+        """Count a visit; a view-limited item's view is taken now, on the primary."""
+        if item.max_views is None:
+            self.core.counter.add(item.content_id, visit.referrer, view_counted=False)
+            return item
+        views = await visits.take_view(self.core.db.pool, item.content_id)
+        if views is None:
+            raise Gone(USED_UP)
+        self.core.counter.add(item.content_id, visit.referrer, view_counted=True)
+        return replace(item, views=views)
 
     def open_blob(
         self, sha256: str, start: int = 0, end: int | None = None
@@ -135,6 +225,10 @@ class Reading:
             per_day=tuple((row["day"], row["count"]) for row in per_day),
             referrers=tuple((row["referrer"], row["count"]) for row in referrers),
         )
+
+
+def _used_up(item: Item) -> bool:
+    return item.max_views is not None and item.views >= item.max_views
 
 
 async def _outage_checked(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
@@ -11,6 +10,7 @@ from bot.config import LimitSettings
 from bot.db import Connection, items
 from bot.errors import Conflict, Invalid
 from bot.models import Created, ItemOptions
+from bot.service import passwords
 from bot.service.core import Core
 from bot.service.ids import (
     ALIAS_PATTERN,
@@ -21,7 +21,7 @@ from bot.service.ids import (
 )
 from bot.service.links import check_link_allowed, normalise_link
 from bot.service.policy import check_options
-from bot.service.tokens import hash_password, hash_token, new_token
+from bot.service.tokens import hash_token, new_token
 
 DEFAULT_OPTIONS = ItemOptions()
 
@@ -71,8 +71,7 @@ class Recording:
         token = new_token()
         password_hash = None
         if options.password:
-            loop = asyncio.get_running_loop()
-            password_hash = await loop.run_in_executor(None, hash_password, options.password)
+            password_hash = await passwords.hash_password(options.password)
         expires_at = expiry(options, limits)
         fields = {
             "kind": kind,

@@ -1,79 +1,90 @@
-"""Opening password-protected items on the web: a signed, short-lived cookie per item.
+"""What a browser carries to open an item: the grants of bot/service/grants.py, as cookies.
 
 Browsers cannot send X-Password on a plain link, so the password is asked once by a form and
-proven afterwards by a cookie: `<expiry>.<HMAC(key, content_id | expiry)>`, with the key derived
-from the instance secret. Its Path is the item's own (`/{id}`), so it travels with the page,
-`/{id}/raw` and `/{id}/thumb` and nowhere else; the MAC binds it to the item, so it opens no
-other one even if copied. Nothing about the password itself is ever in it.
+proven afterwards by an UNLOCK grant in a cookie for an hour; a page view that spends a view of
+a view-limited item leaves a SEEN grant for a few minutes, which lets the same browser fetch
+that item's bytes and thumbnail (the page's original, its download, its player) without
+spending another. Each cookie's Path is the item's own (`/{id}`), so it travels with the page,
+`/{id}/raw` and `/{id}/thumb` and nowhere else; it is HttpOnly, and the service checks that it
+was made for this very item. The web only carries the strings.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import time
-
 from aiohttp import web
 
-from bot.models import Item, Visit
-from bot.service import ContentService
-from bot.web.keys import SERVICE_KEY
+from bot.models import Item, Kind, Visit
+from bot.service.grants import LIFETIMES, SEEN, UNLOCK
+from bot.service.reading import Opened
+from bot.web.keys import service_of
+from bot.web.limits import client_key
 
 UNLOCK_COOKIE = "refbin_unlock"
-UNLOCK_SECONDS = 3600
-_PURPOSE = "unlock-cookie"
-
-
-def unlock_value(service: ContentService, content_id: str, now: float | None = None) -> str:
-    """A cookie value that opens `content_id` for UNLOCK_SECONDS."""
-    expires = int(now if now is not None else time.time()) + UNLOCK_SECONDS
-    return f"{expires}.{_mac(service, content_id, expires)}"
-
-
-def is_unlocked(request: web.Request, content_id: str) -> bool:
-    """Whether the request carries a valid, unexpired unlock cookie for this item."""
-    value = request.cookies.get(UNLOCK_COOKIE, "")
-    stamp, _, mac = value.partition(".")
-    if not stamp.isdigit() or not mac:
-        return False
-    expires = int(stamp)
-    if expires < time.time():
-        return False
-    expected = _mac(request.app[SERVICE_KEY], content_id, expires)
-    return hmac.compare_digest(mac.encode(), expected.encode())
-
-
-def set_unlock_cookie(response: web.StreamResponse, request: web.Request, content_id: str) -> None:
-    """Remember on this browser, for an hour, that the item's password was given."""
-    service: ContentService = request.app[SERVICE_KEY]
-    response.set_cookie(
-        UNLOCK_COOKIE,
-        unlock_value(service, content_id),
-        max_age=UNLOCK_SECONDS,
-        path=f"/{content_id}",
-        httponly=True,
-        samesite="Lax",
-        secure=service.settings.server.base_url.startswith("https://"),
-    )
+SEEN_COOKIE = "refbin_seen"
+_COOKIES = {UNLOCK: UNLOCK_COOKIE, SEEN: SEEN_COOKIE}
 
 
 async def resolve_item(request: web.Request, content_id: str, visit: Visit | None) -> Item:
     """The item for this request, opened by an unlock cookie or an X-Password header.
 
-    Counts `visit` when one is given (None: look without counting). PasswordRequired when the
-    item has a password and neither opens it.
+    Counts `visit` when one is given (None: look without counting, and show nothing of a
+    view-limited item's content). PasswordRequired when the item has a password and neither
+    opens it.
     """
-    service: ContentService = request.app[SERVICE_KEY]
-    return await service.resolve(
+    password = request.headers.get("X-Password")
+    return await service_of(request).resolve(
         content_id,
         visit=visit,
-        password=request.headers.get("X-Password"),
-        unlocked=is_unlocked(request, content_id),
+        password=password,
+        unlock=request.cookies.get(UNLOCK_COOKIE),
+        client=_guesser(request, password),
     )
 
 
-def _mac(service: ContentService, content_id: str, expires: int) -> str:
-    key = service.derive_key(_PURPOSE)
-    digest = hmac.new(key, f"{content_id}|{expires}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+async def open_item(
+    request: web.Request,
+    content_id: str,
+    visit: Visit | None,
+    *,
+    page: bool = False,
+    kind: Kind | None = None,
+) -> Opened:
+    """The item for a request about to be shown its content: a view-limited one spends a view
+    unless the request carries this item's SEEN cookie (see ContentService.open). The cookie
+    opens the bytes and the thumbnail, not the `page` again: showing it anew is a new view."""
+    password = request.headers.get("X-Password")
+    return await service_of(request).open(
+        content_id,
+        visit=visit,
+        password=password,
+        unlock=request.cookies.get(UNLOCK_COOKIE),
+        seen=None if page else request.cookies.get(SEEN_COOKIE),
+        client=_guesser(request, password),
+        kind=kind,
+    )
+
+
+async def unlock_grant(request: web.Request, content_id: str, password: str | None) -> str:
+    """An UNLOCK grant once `password` opens the item (PasswordRequired, or RateLimited)."""
+    return await service_of(request).unlock(content_id, password, client=client_key(request))
+
+
+def set_grant_cookie(
+    response: web.StreamResponse, request: web.Request, purpose: str, content_id: str, grant: str
+) -> None:
+    """Keep a grant (UNLOCK or SEEN) on this browser, for the item's own paths only."""
+    response.set_cookie(
+        _COOKIES[purpose],
+        grant,
+        max_age=LIFETIMES[purpose],
+        path=f"/{content_id}",
+        httponly=True,
+        samesite="Lax",
+        secure=service_of(request).settings.server.base_url.startswith("https://"),
+    )
+
+
+def _guesser(request: web.Request, password: str | None) -> str:
+    # Who is counted for a wrong password; without one there is nothing to count, and the hot
+    # path (a redirect) need not work out the client.
+    return client_key(request) if password else ""

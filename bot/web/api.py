@@ -11,12 +11,12 @@ from aiohttp import web
 from bot.errors import Invalid
 from bot.models import Created, Item, Stats
 from bot.service import ContentService
-from bot.service.policy import needs_password
 from bot.web import openapi
 from bot.web.bearer import bearer_owner, required_owner
 from bot.web.item_form import add_posted
 from bot.web.items import ITEM_PATH
 from bot.web.keys import service_of
+from bot.web.limits import client_key
 from bot.web.metrics import count_created
 
 API = "/api/v1"
@@ -46,13 +46,15 @@ async def create_item(request: web.Request) -> web.Response:
 
 
 async def get_item(request: web.Request) -> web.Response:
-    """Metadata; a password-protected item needs X-Password unless its owner asks."""
+    """Metadata, spending no view; a password-protected item needs X-Password unless its owner
+    asks, and only its owner sees what could tell its content (ContentService.describe)."""
     service = service_of(request)
-    owner_id = await bearer_owner(request)
-    content_id = request.match_info["content_id"]
-    item = await service.get(content_id)
-    if needs_password(item, owner_id):
-        await service.check_password(content_id, request.headers.get("X-Password"))
+    item = await service.describe(
+        request.match_info["content_id"],
+        owner_id=await bearer_owner(request),
+        password=request.headers.get("X-Password"),
+        client=client_key(request),
+    )
     return web.json_response(item_json(item, service))
 
 
@@ -126,16 +128,16 @@ def item_json(item: Item, service: ContentService) -> dict[str, object]:
         "views": item.views,
         "has_password": item.has_password,
     }
+    # What the caller may not see (policy.shown_to) is None, and left out.
     if item.kind == "url":
-        data["target"] = item.target
+        if item.target is not None:
+            data["target"] = item.target
         return data
-    data.update(
-        sha256=item.sha256,
-        size=item.size,
-        media_type=item.media_type,
-        filename=item.filename,
-        raw_url=f"{url}/raw",
-    )
+    if item.sha256 is not None:
+        data["sha256"] = item.sha256
+    if item.size is not None:
+        data["size"] = item.size
+    data.update(media_type=item.media_type, filename=item.filename, raw_url=f"{url}/raw")
     if item.kind == "text":
         data.update(language=item.language, line_count=item.line_count)
     elif item.kind == "image":

@@ -14,20 +14,23 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from yarl import URL
 
 from bot import qr
-from bot.errors import Invalid, NotFound
+from bot.errors import Invalid, NotFound, PasswordRequired
 from bot.models import Item
+from bot.service.grants import SEEN, UNLOCK
 from bot.service.images import THUMB_TYPE
 from bot.service.languages import PLAIN, canonical_language
+from bot.service.policy import shown_to
 from bot.units import format_size
-from bot.web.access import resolve_item, set_unlock_cookie
+from bot.web.access import open_item, resolve_item, set_grant_cookie, unlock_grant
 from bot.web.bodies import read_form
+from bot.web.errors import error_page
 from bot.web.keys import service_of
 from bot.web.oembed import kind_label, oembed, oembed_link, thumb_size
-from bot.web.raw import serve_thumb
+from bot.web.raw import headers_only, serve_thumb
 from bot.web.render import Rendered
 from bot.web.templating import (
     PAGES_KEY,
@@ -67,18 +70,47 @@ PAGE_TTL = 10.0  # seconds a finished paste page is reused
 async def show_item_page(request: web.Request) -> web.StreamResponse:
     """GET /{id} for browsers and preview bots (bots are not counted as visitors).
 
-    A link redirects; a paste, an image or a file gets its page.
+    A link redirects; a paste, an image or a file gets its page. A page view that spends a
+    view of a view-limited item leaves this browser a SEEN grant (bot/web/access.py), so the
+    page's original, download and player open without spending another.
     """
     content_id = request.match_info["content_id"]
     language = requested_language(request)  # a bad ?lang= is refused before a view is counted
     visit = visit_of(request)
-    item = await resolve_item(request, content_id, visit)
+    if visit is None or request.method == hdrs.METH_HEAD:
+        return await _page_without_a_visit(request, content_id, language)
+    opened = await open_item(request, content_id, visit, page=True)
+    item = opened.item
     if item.kind == "url":
         assert item.target is not None
         return redirect_to(item.target)
-    if visit is None and _limited(item):
-        # A preview must not spend or reveal a view-limited item: only that it exists.
+    response = await _content_page(request, item, language)
+    if opened.seen is not None:
+        set_grant_cookie(response, request, SEEN, content_id, opened.seen)
+    return response
+
+
+async def _page_without_a_visit(
+    request: web.Request, content_id: str, language: str | None
+) -> web.StreamResponse:
+    """A preview bot's page (or a HEAD's), which counts nothing: of a view-limited item it
+    shows only that it exists (not a link's target either), and of a protected one only a
+    small page asking for the password."""
+    try:
+        item = await resolve_item(request, content_id, None)
+    except PasswordRequired as error:
+        return error_page(request, error)  # HTML for bots too: a JSON 401 previews as nothing
+    if _limited(item):
         return _preview_only_page(request, item)
+    if item.kind == "url":
+        assert item.target is not None
+        return redirect_to(item.target)
+    return await _content_page(request, item, language)
+
+
+async def _content_page(
+    request: web.Request, item: Item, language: str | None
+) -> web.StreamResponse:
     if item.kind == "text":
         return await _paste_page(request, item, language)
     if item.kind == "image":
@@ -131,16 +163,15 @@ async def _paste_page(request: web.Request, item: Item, language: str | None) ->
 async def _image_page(request: web.Request, item: Item) -> web.Response:
     assert item.width is not None and item.height is not None
     width, height = thumb_size(item.width, item.height)
-    # The page shows the thumbnail and links the original: fetching /raw would count a
-    # second view for every page view (and fail for an item whose last view the page took).
+    # The page shows the thumbnail and links the original.
     if _limited(item) and item.thumb_sha256 is not None:
-        # Its last view may be this one: later requests for the thumbnail would answer 410.
+        # Inline, so the page needs nothing more (the browser's SEEN grant opens the original).
         data = b"".join([chunk async for chunk in service_of(request).open_blob(item.thumb_sha256)])
         src = f"data:{THUMB_TYPE};base64,{base64.b64encode(data).decode()}"
     else:
         src = f"/{item.content_id}/thumb"
     title = item.filename or f"Image {item.content_id}"
-    description = f"{item.width}×{item.height} {_type_name(item)}, {format_size(item.size or 0)}"
+    description = f"{item.width}×{item.height} {_type_name(item)}{_size_of(item)}"
     meta = _meta(request, item, title, description, card="summary_large_image")
     if not _limited(item) and not item.has_password:
         meta = _with_image(meta, absolute(request, f"/{item.content_id}/thumb"), width, height)
@@ -159,12 +190,12 @@ async def _image_page(request: web.Request, item: Item) -> web.Response:
 def _file_page(request: web.Request, item: Item) -> web.Response:
     media_type = (item.media_type or "").split(";")[0]
     player = None
-    if media_type in PLAYABLE and not _limited(item):
+    if media_type in PLAYABLE:
         player = "video" if media_type.startswith("video/") else "audio"
     title = item.filename or f"File {item.content_id}"
-    description = f"{_type_name(item)}, {format_size(item.size or 0)}"
+    description = f"{_type_name(item)}{_size_of(item)}"
     meta = _meta(request, item, title, description)
-    if player == "video" and not item.has_password:
+    if player == "video" and not item.has_password and not _limited(item):
         meta = _with_video(meta, absolute(request, f"/{item.content_id}/raw"), media_type)
     return render_page(
         request,
@@ -190,8 +221,33 @@ def _preview_only_page(request: web.Request, item: Item) -> web.Response:
 
 
 def _generic_description(item: Item) -> str:
-    left = "" if item.max_views is None else f" It can be opened {item.max_views} times in all."
-    return f"A {kind_label(item).lower()} shared on {SITE_NAME}.{left}"
+    """What a preview may say of an item it may not show: its kind, and how often it opens."""
+    label = kind_label(item).lower()
+    article = "An" if label[0] in "aeiou" else "A"
+    if item.max_views is None:
+        limit = ""
+    elif item.max_views == 1:
+        limit = " It can be opened once."
+    else:
+        limit = f" It can be opened {item.max_views:,} times in all."
+    return f"{article} {label} shared on {SITE_NAME}.{limit}"
+
+
+def _size_of(item: Item) -> str:
+    """', 2.1 MiB' for a preview's description, or '' where the size is not shown to all."""
+    size = shown_to(item, None).size
+    return "" if size is None else f", {format_size(size)}"
+
+
+def views_left(item: Item) -> str | None:
+    """'2 views left', '1 view left', 'no views left' (the view being shown is counted), or
+    None for an item without a view limit."""
+    if item.max_views is None:
+        return None
+    left = max(0, item.max_views - item.views)
+    if left == 0:
+        return "no views left"
+    return f"{left:,} view{'' if left == 1 else 's'} left"
 
 
 def _type_name(item: Item) -> str:
@@ -239,16 +295,19 @@ async def link_info(request: web.Request) -> web.Response:
     item = await service_of(request).get(content_id)  # uncached: the latest visit count
     if item.kind != "url":
         raise web.HTTPFound(f"/{content_id}")
-    assert item.target is not None
-    target_is_web = urlsplit(item.target).scheme in ("http", "https")
+    # A view-limited link's target is its content: shown to whoever spends a view, not here.
+    target = shown_to(item, None).target
+    target_is_web = target is not None and urlsplit(target).scheme in ("http", "https")
+    description = _generic_description(item) if target is None else f"A short link to {target}"
     return render_page(
         request,
         "link.html",
         cache=_page_cache(item),
+        target=target,
         target_is_web=target_is_web,
         meta=Meta(
             title=f"Where {service_of(request).url_for(content_id)} goes",
-            description=f"A short link to {item.target[:200]}",
+            description=description[:220],
             url=absolute(request, f"/{content_id}+"),
         ),
         **{**_facts(item), "short_url": service_of(request).url_for(content_id)},
@@ -260,22 +319,29 @@ async def unlock(request: web.Request) -> web.Response:
     content_id = request.match_info["content_id"]
     service = service_of(request)
     item = await service.get(content_id)
-    if item.has_password:
-        form = await read_form(request, service.settings.server.read_timeout)
-        await service.check_password(content_id, form.get("password"))
     response = web.Response(status=303, headers={"Location": f"/{content_id}"})
     if item.has_password:
-        set_unlock_cookie(response, request, content_id)
+        form = await read_form(request, service.settings.server.read_timeout)
+        grant = await unlock_grant(request, content_id, form.get("password"))
+        set_grant_cookie(response, request, UNLOCK, content_id, grant)
     return response
 
 
 async def thumbnail(request: web.Request) -> web.StreamResponse:
-    """GET /{id}/thumb: an image's WebP thumbnail; not a view, so not counted."""
+    """GET /{id}/thumb: an image's WebP thumbnail; not a visit, so not counted. It is the
+    image's content all the same: of a view-limited image it spends a view, unless the browser
+    holds the SEEN grant its page view left (HEAD spends none and says nothing of it)."""
     content_id = request.match_info["content_id"]
-    item = await resolve_item(request, content_id, None)
-    if item.kind != "image":
-        raise NotFound("Only images have thumbnails.")
-    return await serve_thumb(request, service_of(request), item)
+    service = service_of(request)
+    if request.method == hdrs.METH_HEAD:
+        item = await resolve_item(request, content_id, None)
+        if item.kind != "image":
+            raise NotFound("Only images have thumbnails.")
+        if shown_to(item, None).size is None:
+            return headers_only(THUMB_TYPE)
+    else:
+        item = (await open_item(request, content_id, None, kind="image")).item
+    return await serve_thumb(request, service, item)
 
 
 async def qr_code(request: web.Request) -> web.Response:
@@ -326,6 +392,7 @@ def _facts(item: Item) -> dict[str, Any]:
         "created": when(item.created_at),
         "expires": remaining(item.expires_at),
         "views_left": None if item.max_views is None else max(0, item.max_views - item.views),
+        "left": views_left(item),
         "raw_url": f"/{item.content_id}/raw",
         "download_url": f"/{item.content_id}/raw?download=1",
         "short_url": None,

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from bot.models import Visit
+from bot.service.policy import shown_to
+from bot.web.access import open_item, resolve_item
 from bot.web.bearer import bearer_owner
 from bot.web.home import created_page
 from bot.web.item_form import add_posted
 from bot.web.item_pages import redirect_to, show_item_page
 from bot.web.keys import service_of
 from bot.web.metrics import count_created
-from bot.web.raw import serve_item
+from bot.web.raw import head_of, serve_item
 from bot.web.templating import wants_html, wants_page
 from bot.web.visitors import referrer_host
 
@@ -49,16 +51,20 @@ async def show_item(request: web.Request) -> web.StreamResponse:
     if wants_page(request):  # preview bots too: past this line, every caller is a visitor
         return await show_item_page(request)
     service = service_of(request)
-    headers = request.headers
-    item = await service.resolve(
-        request.match_info["content_id"],
-        visit=Visit(referrer=referrer_host(headers.get("Referer", ""))),
-        password=headers.get("X-Password"),
-    )
-    if item.kind == "url":
-        assert item.target is not None
-        return redirect_to(item.target)
-    response = await serve_item(request, service, item)
+    content_id = request.match_info["content_id"]
+    if request.method == hdrs.METH_HEAD:
+        # HEAD counts and spends nothing: it shows no bytes, nor a view-limited link's target.
+        item = await resolve_item(request, content_id, None)
+        if item.kind == "url" and shown_to(item, None).target is not None:
+            return redirect_to(item.target)
+        response = await head_of(request, service, item)
+    else:
+        visit = Visit(referrer=referrer_host(request.headers.get("Referer", "")))
+        item = (await open_item(request, content_id, visit)).item
+        if item.kind == "url":
+            assert item.target is not None
+            return redirect_to(item.target)
+        response = await serve_item(request, service, item)
     # The same URL answers browsers with a page: a shared cache must keep the two apart.
     response.headers["Vary"] = "Accept, User-Agent"
     return response

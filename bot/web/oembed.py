@@ -1,8 +1,9 @@
 """oEmbed (https://oembed.com): what Discord, Slack or Mastodon may embed for one of our links.
 
 `GET /oembed?url=<short link>&format=json`; pages point to it with a
-`<link rel="alternate" type="application/json+oembed">` tag. Nothing of a password-protected
-or view-limited item is described beyond its kind: a preview must not reveal or spend it.
+`<link rel="alternate" type="application/json+oembed">` tag. It describes an item as anyone may
+see it (policy.shown_to), and nothing of a password-protected or view-limited one beyond its
+kind and name: a preview must not reveal or spend it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from aiohttp import web
 from bot.errors import NotFound
 from bot.models import Item
 from bot.service.images import THUMB_SIZE
+from bot.service.policy import shown_to
 from bot.web.keys import SERVICE_KEY
 
 PROVIDER_NAME = "refbin"
@@ -28,7 +30,7 @@ async def oembed(request: web.Request) -> web.Response:
         raise web.HTTPNotImplemented(text="Only format=json is offered.")
     service = request.app[SERVICE_KEY]
     content_id = _id_from_url(request, request.query.get("url", ""))
-    item = await service.get(content_id)
+    item = shown_to(await service.get(content_id), None)
     base = service.settings.server.base_url
     answer: dict[str, Any] = {
         "version": "1.0",

@@ -120,9 +120,22 @@ SCHEMAS: dict[str, Schema] = {
                 "description": "Views so far (counted in batches and cached: it may lag).",
             },
             "has_password": {"type": "boolean"},
-            "target": {"type": "string", "format": "uri", "description": "A link's target."},
-            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-            "size": {"type": "integer", "minimum": 0},
+            "target": {
+                "type": "string",
+                "format": "uri",
+                "description": "A link's target; of a view-limited link, for its owner only.",
+            },
+            "sha256": {
+                "type": "string",
+                "pattern": "^[0-9a-f]{64}$",
+                "description": "Of a private, password-protected or view-limited item, for its "
+                "owner only.",
+            },
+            "size": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Of a password-protected or view-limited item, for its owner only.",
+            },
             "media_type": {"type": "string", "description": "Decided by the bytes themselves."},
             "filename": _nullable("string"),
             "raw_url": {"type": "string", "format": "uri", "description": "The stored bytes."},
@@ -135,8 +148,7 @@ SCHEMAS: dict[str, Schema] = {
         "allOf": [
             {
                 "if": {"properties": {"kind": {"const": "url"}}},
-                "then": {"required": ["target"]},
-                "else": {"required": ["sha256", "size", "media_type", "filename", "raw_url"]},
+                "else": {"required": ["media_type", "filename", "raw_url"]},
             },
             {
                 "if": {"properties": {"kind": {"const": "text"}}},

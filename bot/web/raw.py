@@ -1,6 +1,7 @@
 """Stored bytes over HTTP: `GET /{id}/raw`, and what serves bytes for other routes.
 
-Every answer carries a strong ETag (the sha256 of the bytes), honours If-None-Match (304), one
+Every answer carries a strong ETag (the sha256 of the bytes; for an item whose sha256 is not
+shown, a keyed hash of it, see ContentService.etag_digest), honours If-None-Match (304), one
 byte range (206; several ranges get the whole body, as RFC 9110 allows), HEAD, and the headers
 that keep uploaded bytes from ever running as this site: `nosniff`, a sandboxing CSP, and
 `attachment` for anything a browser would render as a document. Small blobs (a paste, a
@@ -27,14 +28,15 @@ from urllib.parse import urlsplit
 from aiohttp import hdrs, web
 from aiohttp.abc import AbstractStreamWriter
 
-from bot.errors import NotFound, Unavailable
+from bot.errors import Gone, NotFound, Unavailable
 from bot.lru import SizedCache
-from bot.models import Item, Visit
+from bot.models import Item
 from bot.service import ContentService
 from bot.service.images import THUMB_TYPE
+from bot.service.policy import shown_to
 from bot.service.sniff import TEXT_PLAIN, is_active
 from bot.web import zerocopy
-from bot.web.access import resolve_item
+from bot.web.access import open_item, resolve_item
 from bot.web.headers import content_disposition
 from bot.web.keys import SERVICE_KEY
 from bot.web.visitors import visit_of
@@ -97,27 +99,55 @@ SMALL_BLOBS = SmallBlobs(SMALL_BLOBS_BUDGET, SMALL_BLOB_LIMIT)
 
 
 async def raw_item(request: web.Request) -> web.StreamResponse:
-    """The item's bytes; `?download=1` asks for an attachment, `?embed=1` (an <img> on the
-    item's own page) is not counted as a visit."""
+    """The item's bytes (a link's target as text); `?download=1` asks for an attachment,
+    `?embed=1` (an <img> on the item's own page) is not counted as a visit.
+
+    A view-limited item's content spends a view whoever asks (a preview bot, an embed), unless
+    the browser holds the SEEN grant its page view left; HEAD shows no content and spends none.
+    """
     service = request.app[SERVICE_KEY]
     content_id = request.match_info["content_id"]
     await redirect_to_content_origin(request, service, content_id)
-    embedded = flag(request.query.get("embed"))
-    visit = None if embedded else visit_of(request)
-    item = await resolve_item(request, content_id, visit)
-    if visit is None and item.max_views is not None and item.kind != "url":
-        # The bytes of a view-limited paste or file always use a view, whoever asks: otherwise
-        # a preview-bot User-Agent or ?embed=1 would read a burn-after-reading item forever.
-        # (A link's target is no secret from a bot that is shown the link: it may follow it.)
-        item = await resolve_item(request, content_id, Visit())
+    if request.method == hdrs.METH_HEAD:
+        item = await resolve_item(request, content_id, None)
+        return await head_of(request, service, item)
+    visit = None if flag(request.query.get("embed")) else visit_of(request)
+    item = (await open_item(request, content_id, visit)).item
     if item.kind == "url":
-        assert item.target is not None
-        return web.Response(
-            text=item.target + "\n",
-            content_type="text/plain",
-            headers={hdrs.CACHE_CONTROL: CACHE_PRIVATE},
-        )
+        return _target_as_text(item)
     return await serve_item(request, service, item, download=flag(request.query.get("download")))
+
+
+async def head_of(request: web.Request, service: ContentService, item: Item) -> web.StreamResponse:
+    """HEAD of an item's bytes, resolved without a view: the headers a GET would get, except
+    for an item whose size is not shown (protected or view-limited, policy.shown_to): no
+    length, range or ETag, which would tell what only its content may."""
+    if shown_to(item, None).size is None:
+        return headers_only(TEXT_PLAIN if item.kind in ("url", "text") else item.media_type)
+    if item.kind == "url":
+        return _target_as_text(item)
+    return await serve_item(request, service, item, download=flag(request.query.get("download")))
+
+
+def headers_only(media_type: str | None) -> web.StreamResponse:
+    """A HEAD answer that says the bytes are there, and nothing about them."""
+    return web.StreamResponse(
+        headers={
+            hdrs.CONTENT_TYPE: media_type or "application/octet-stream",
+            hdrs.CACHE_CONTROL: CACHE_PRIVATE,
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": RAW_CSP,
+        }
+    )
+
+
+def _target_as_text(item: Item) -> web.Response:
+    assert item.target is not None
+    return web.Response(
+        text=item.target + "\n",
+        content_type="text/plain",
+        headers={hdrs.CACHE_CONTROL: CACHE_PRIVATE},
+    )
 
 
 def flag(value: str | None) -> bool:
@@ -129,13 +159,17 @@ async def redirect_to_content_origin(
 ) -> None:
     """With `server.content_url` set, the raw bytes of files and images come from that origin:
     a request for them on the main origin is redirected there (302), before anything is
-    counted. Pastes (always text/plain) and password-protected items (a password does not
-    travel across origins) are served where they are asked for."""
+    counted. Pastes (always text/plain), password-protected and view-limited items (the
+    browser's UNLOCK and SEEN grants are cookies, which do not travel across origins) are
+    served where they are asked for."""
     content_url = service.settings.server.content_url
     if not content_url or urlsplit(content_url).netloc.lower() == request.host.lower():
         return
-    item = await service.get(content_id)
-    if item.kind in ("image", "file") and not item.has_password:
+    try:
+        item = await service.get(content_id)
+    except Gone:  # used up, say: whether a SEEN grant still opens it is for the service
+        return
+    if item.kind in ("image", "file") and not item.has_password and item.max_views is None:
         raise web.HTTPFound(
             content_url + request.path_qs, headers={hdrs.CACHE_CONTROL: CACHE_PRIVATE}
         )
@@ -149,6 +183,7 @@ class Blob:
     """Stored bytes to answer with, and how."""
 
     sha256: str
+    etag_digest: str  # the sha256, or a keyed hash of it where the sha256 may not be shown
     media_type: str
     size: int | None  # None: unknown to the database (a thumbnail)
     filename: str | None
@@ -173,6 +208,7 @@ async def serve_item(
     disposition = "attachment" if download or is_active(media_type) else "inline"
     blob = Blob(
         sha256=item.sha256,
+        etag_digest=service.etag_digest(item, item.sha256),
         media_type=media_type,
         size=item.size,
         filename=item.filename,
@@ -190,6 +226,7 @@ async def serve_thumb(
         raise NotFound("This item has no thumbnail.")
     blob = Blob(
         sha256=item.thumb_sha256,
+        etag_digest=service.etag_digest(item, item.thumb_sha256),
         media_type=THUMB_TYPE,
         size=None,
         filename=None,
@@ -203,7 +240,7 @@ async def send_blob(
     request: web.Request, service: ContentService, blob: Blob
 ) -> web.StreamResponse:
     """Answer with a blob: 304, 206, 416 or 200, by the request's conditionals and range."""
-    etag = f'"{blob.sha256}"'
+    etag = f'"{blob.etag_digest}"'
     headers = {
         hdrs.ETAG: etag,
         hdrs.CACHE_CONTROL: blob.cache_control,

@@ -41,6 +41,25 @@ async def test_info_shows_the_item_and_visits_only_to_its_owner(refbin: RefbinDi
     assert "Top referrers" not in by_other.text
 
 
+async def test_info_keeps_a_view_limited_items_content_from_all_but_its_owner(
+    refbin: RefbinDiscord,
+) -> None:
+    owner_id = await refbin.service.owner_for_discord_user(refbin.alice.id, "alice")
+    options = ItemOptions(owner_id=owner_id, max_views=1)
+    link = await refbin.service.add_link("https://example.com/burn", options=options)
+    paste = await refbin.service.add_paste("x" * 3000, options=options)
+
+    by_owner = await refbin.command("info", user=refbin.alice, options={"id": link.url})
+    by_other = await refbin.command("info", user=refbin.bob, options={"id": link.url})
+    paste_by_other = await refbin.command("info", user=refbin.bob, options={"id": paste.url})
+
+    assert "Target: https://example.com/burn" in by_owner.text
+    assert "example.com/burn" not in by_other.text
+    assert "limited number of times" in by_other.text
+    assert "size not shown" in paste_by_other.text and "2.9 KiB" not in paste_by_other.text
+    assert (await refbin.service.get(link.item.content_id)).views == 0
+
+
 async def test_info_on_an_unknown_id_says_so(refbin: RefbinDiscord) -> None:
     answer = await refbin.command("info", user=refbin.alice, options={"id": "nope123"})
 

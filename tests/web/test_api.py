@@ -181,8 +181,11 @@ async def test_a_paste_with_options_and_its_password(client: TestClient, token: 
         client, "GET", ITEM, 200, content_id=content_id, headers={"X-Password": "s3cret"}
     )
     assert item["raw_url"].endswith(f"/{content_id}/raw")
-    # Its owner needs no password to read the metadata.
-    await call(client, "GET", ITEM, 200, content_id=content_id, headers=bearer(token))
+    # The password opens the metadata, but not what would confirm a guessed content offline.
+    assert "sha256" not in item and "size" not in item
+    # Its owner needs no password to read the metadata, and sees all of it.
+    _, mine = await call(client, "GET", ITEM, 200, content_id=content_id, headers=bearer(token))
+    assert mine["sha256"] == created["sha256"] and mine["size"] == created["size"]
 
 
 async def test_a_file_from_multipart_with_options_before_it(client: TestClient) -> None:
