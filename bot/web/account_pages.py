@@ -9,6 +9,7 @@ names (a session, a token) is looked up among the person's own: anyone else's is
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -16,7 +17,7 @@ from aiohttp import web
 from bot.errors import Invalid, NotFound
 from bot.models import Item
 from bot.service.sessions import Account
-from bot.units import format_duration, format_size
+from bot.units import format_size
 from bot.web.auth import see_other
 from bot.web.bodies import read_form
 from bot.web.headers import content_disposition
@@ -40,12 +41,23 @@ def describe(item: Item) -> str:
         return item.target or ""
     parts = [item.filename or ""]
     if item.kind == "text":
-        parts.append(f"{item.language or 'text'}, {item.line_count or 0} lines")
+        lines = item.line_count or 0
+        parts.append(f"{item.language or 'text'}, {lines} line{'' if lines == 1 else 's'}")
     elif item.kind == "image" and item.width:
         parts.append(f"{item.width}×{item.height}")
     if item.size is not None:
         parts.append(format_size(item.size))
     return " · ".join(part for part in parts if part)
+
+
+def spoken(duration: timedelta) -> str:
+    """'30 days', '12 hours', '90 minutes': a whole number of the largest unit that fits."""
+    seconds = int(duration.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} seconds"
 
 
 def account_page(
@@ -107,7 +119,7 @@ async def sessions_page(request: web.Request) -> web.Response:
     account = await required_account(request)
     service = service_of(request)
     sessions = await service.list_sessions(account.owner_id, session_token(request))
-    idle = format_duration(service.settings.server.session_idle)
+    idle = spoken(service.settings.server.session_idle)
     return account_page(request, "sessions.html", account, "sessions", sessions=sessions, idle=idle)
 
 
