@@ -78,12 +78,6 @@ class OAuthStandin:
         assert self._runner is not None
         await self._runner.cleanup()
 
-    def code_for(self, account: DiscordAccount, redirect_uri: str, verifier: str) -> str:
-        """A code as the authorize page would give it (for tests that skip the page)."""
-        code = secrets.token_urlsafe(16)
-        self._grants[code] = _Grant(account, redirect_uri, _challenge(verifier))
-        return code
-
     async def _authorize(self, request: web.Request) -> web.Response:
         query = request.query
         problems = [

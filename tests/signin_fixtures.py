@@ -14,7 +14,6 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
@@ -183,7 +182,3 @@ class Visitors:
     async def close(self) -> None:
         for visitor in self._open:
             await visitor.close()
-
-
-def host_of(url: str) -> str:
-    return urlsplit(url).netloc

@@ -99,7 +99,7 @@ class Guard:
                     log.exception("unexpected error in %s %s", method, request.path)
                     response = json_error(500, "internal", "Something went wrong on our side.")
                 if not in_api and response.content_type == "text/html":
-                    await fill_account_slot(request, response)  # the header's "Sign in"
+                    await fill_account_slot(request, response)  # the header: who is signed in
                 if in_api:
                     response.headers.setdefault("Cache-Control", "no-store")
                 _secure(response.headers)
