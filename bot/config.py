@@ -76,6 +76,35 @@ def _strings(value: object) -> tuple[str, ...]:
     return tuple(v.strip().lower() for v in value)
 
 
+def _discord_ids(value: object) -> tuple[int, ...]:
+    if not isinstance(value, list | tuple):
+        raise ValueError("expected a list of Discord user ids")
+    ids = []
+    for item in value:
+        text = "" if isinstance(item, bool) else str(item).strip()
+        if not text.isdigit() or not 0 < int(text) <= MAX_BIGINT:
+            raise ValueError(f"expected Discord user ids (numbers), got {item!r}")
+        ids.append(int(text))
+    return tuple(ids)
+
+
+def _client_id(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("expected the application's id (a number)")
+    text = str(value).strip()
+    if text and not (text.isdigit() and int(text) <= MAX_BIGINT):
+        raise ValueError(f"expected the application's id (a number), got {value!r}")
+    return text
+
+
+def _session_idle(value: object) -> timedelta:
+    idle = _duration(value)
+    # A session that never lapses, or lapses before a page is read, is not one anyone wants.
+    if idle is None or idle < timedelta(minutes=5):
+        raise ValueError("expected a duration of at least 5m, such as 30d")
+    return idle
+
+
 def _parse(parser: Callable[[object], object]) -> dict[str, Any]:
     return {"parse": parser}
 
@@ -103,6 +132,10 @@ class ServerSettings:
     # Bytes a second an upload must average once its first read_timeout seconds are spent, so
     # a trickle of a byte every few seconds is not held for ever; 0: only read_timeout applies.
     min_upload_rate: int = field(default=1024, metadata=_parse(_size))
+    # Discord user ids of the operators: they see /admin once signed in.
+    admins: tuple[int, ...] = field(default=(), metadata=_parse(_discord_ids))
+    # A web session ends after this long unused (every use renews it).
+    session_idle: timedelta = field(default=timedelta(days=30), metadata=_parse(_session_idle))
 
     @property
     def base_url(self) -> str:
@@ -144,6 +177,20 @@ class DiscordSettings:
     reminders: bool = True
     auto_paste: bool = False  # needs the privileged Message Content intent
     shard_count: int = 0  # 0: one gateway connection; N: AutoShardedBot with N shards
+    # Sign-in with Discord (OAuth2): the application's id and secret; no id, no sign-in.
+    client_id: str = field(default="", metadata=_parse(_client_id))
+    client_secret: str = ""
+    # Where the authorize page and the token and user calls go (a stand-in, in tests).
+    oauth_url: str = field(default="https://discord.com", metadata=_parse(_url))
+
+    def __post_init__(self) -> None:
+        if self.client_id and not self.oauth_url:
+            raise ValueError("discord.client_id is set, so discord.oauth_url must not be empty")
+
+    @property
+    def signin(self) -> bool:
+        """Whether people can sign in with Discord on the web."""
+        return bool(self.client_id)
 
 
 @dataclass(frozen=True)
@@ -289,7 +336,7 @@ def _from_text(setting: _Setting, text: str, env_name: str) -> Any:
             return int(text)
         except ValueError:
             raise ConfigError(f"environment: {env_name}: expected an integer") from None
-    if setting.hint == tuple[str, ...]:
+    if setting.hint in (tuple[str, ...], tuple[int, ...]):
         return [item.strip() for item in text.split(",") if item.strip()]
     return text
 

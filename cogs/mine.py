@@ -49,8 +49,15 @@ class MinePages(OwnedView):
             mine_line(first + n, item, self.service.url_for(item.content_id))
             for n, item in enumerate(self.page.items, 1)
         ]
+        settings = self.service.settings
+        dashboard = f"{settings.server.base_url}/me" if settings.discord.signin else None
+        if dashboard:  # sign-in with Discord is on: the same items, all of them, on the web
+            lines.append(f"[All your items on the web]({dashboard})")
         embed = discord.Embed(
-            title="Your items", colour=COLOUR, description="\n\n".join(lines) or "Nothing here."
+            title="Your items",
+            url=dashboard,
+            colour=COLOUR,
+            description="\n\n".join(lines) or "Nothing here.",
         )
         embed.set_footer(text=f"Page {len(self.cursors)}")
         return embed

@@ -1,7 +1,7 @@
 """The database layer: the pools (pool.py), the embedded server (embedded.py), the migrations
 (migrations.py), and the SQL by subject: items, blobs, owners, visits, guilds, reminders,
-instance, invalidation. Only the content service and the process's wiring import it; a lost
-PostgreSQL reaches them as the domain's `Unavailable` (see pool.py)."""
+instance, invalidation, sessions, accounts. Only the content service and the process's wiring
+import it; a lost PostgreSQL reaches them as the domain's `Unavailable` (see pool.py)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """ContentService: the front every front end calls. It wires the parts and hands each call to
 the one that does the work: recording.py, uploads.py, reading.py, removing.py, owners.py,
-guilds.py, reminders.py and blobs.py."""
+guilds.py, reminders.py, blobs.py, and for the web's signed-in people sessions.py and
+accounts.py."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from bot.models import (
     Visit,
 )
 from bot.service import blobs, guilds, reminders
+from bot.service.accounts import Accounts, OwnerPage, TokenInfo
 from bot.service.blobs import Progress, StoreCopy
 from bot.service.cache import ItemCache
 from bot.service.core import Core
@@ -40,6 +42,7 @@ from bot.service.reading import Opened, Reading
 from bot.service.recording import DEFAULT_OPTIONS, Recording
 from bot.service.reminders import REMINDER_WINDOW, Reminder
 from bot.service.removing import Removing
+from bot.service.sessions import Account, Resolved, SessionInfo, Sessions, SignedIn
 from bot.service.uploads import Uploads
 from storage import BlobStore, Stager
 
@@ -85,6 +88,8 @@ class ContentService:
         self.reading = Reading(self.core, self.grants)
         self.removing = Removing(self.core, blob_grace)
         self.owners = Owners(db)
+        self.sessions = Sessions(self.core)
+        self.accounts = Accounts(self.core)
 
     # The settings live in the core, where every part reads them; replacing them here (tests
     # do) changes them for all.
@@ -331,6 +336,67 @@ class ContentService:
     def is_known_token(self, token: str) -> bool:
         """Whether this process has seen the token open an owner (see Owners.is_known_token)."""
         return self.owners.is_known_token(token)
+
+    # ---- the web's signed-in people: sessions.py, accounts.py ------------------------------
+
+    async def sign_in(
+        self,
+        discord_user_id: int,
+        name: str,
+        *,
+        user_agent: str = "",
+        address: str = "",
+        replacing: str | None = None,
+    ) -> SignedIn:
+        """A web session for the owner of a Discord user (the bot's owner for them, made on
+        first use); the browser's previous session (`replacing`) ends."""
+        return await self.sessions.sign_in(
+            discord_user_id, name, user_agent=user_agent, address=address, replacing=replacing
+        )
+
+    async def session_account(self, token: str) -> Resolved | None:
+        """The account behind a session cookie (renewing it when due), or None."""
+        return await self.sessions.resolve(token)
+
+    async def sign_out(self, token: str) -> None:
+        """End the session of this cookie."""
+        await self.sessions.sign_out(token)
+
+    async def list_sessions(self, owner_id: int, current: str | None = None) -> list[SessionInfo]:
+        """The owner's live sessions, the most recently used first."""
+        return await self.sessions.of_owner(owner_id, current)
+
+    async def revoke_session(self, owner_id: int, session_id: int) -> None:
+        """End one of the owner's sessions; NotFound for anyone else's."""
+        await self.sessions.revoke(owner_id, session_id)
+
+    async def revoke_sessions(self, owner_id: int) -> int:
+        """Sign the owner out everywhere; how many sessions ended."""
+        return await self.sessions.revoke_all(owner_id)
+
+    async def create_owner_token(self, owner_id: int, name: str) -> str:
+        """A new API token for an existing owner; the token is shown only now."""
+        return await self.accounts.create_token(owner_id, name)
+
+    async def list_owner_tokens(self, owner_id: int) -> list[TokenInfo]:
+        """The owner's live API tokens, by name."""
+        return await self.accounts.tokens(owner_id)
+
+    async def revoke_owner_token(self, owner_id: int, token_id: int) -> None:
+        """Revoke one of the owner's API tokens; NotFound for anyone else's."""
+        await self.accounts.revoke_token(owner_id, token_id)
+
+    async def list_owners(self, account: Account, cursor: str | None = None) -> OwnerPage:
+        """Every owner with their usage, for an operator (NotFound for anyone else)."""
+        return await self.accounts.owners_page(account, cursor)
+
+    async def list_all_items(self, account: Account, cursor: str | None = None) -> Page:
+        """Every item, the newest first, for an operator (NotFound for anyone else)."""
+        return await self.accounts.items_page(account, cursor)
+
+    async def find_any_item(self, account: Account, content_id: str) -> Item | None:
+        """Any item by id, blocked or expired too, for an operator (NotFound for anyone else)."""
+        return await self.accounts.find_item(account, content_id)
 
     # ---- Discord servers and expiry reminders: guilds.py, reminders.py --------------------
 

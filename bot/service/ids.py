@@ -30,6 +30,8 @@ RESERVED = frozenset(
         "oembed",
         "sharex",
         "login",
+        "auth",
+        "me",
         "logout",
         "admin",
         "about",

@@ -8,7 +8,19 @@ from collections.abc import Iterable
 from aiohttp import hdrs, web
 
 from bot.service import ContentService
-from bot.web import api, home, item_pages, items, metrics, raw, sharex, templating
+from bot.web import (
+    account_pages,
+    admin,
+    api,
+    auth,
+    home,
+    item_pages,
+    items,
+    metrics,
+    raw,
+    sharex,
+    templating,
+)
 from bot.web.guard import Guard, unmatched
 from bot.web.keys import SERVICE_KEY
 from bot.web.metrics import UNMATCHED, setup_metrics
@@ -40,6 +52,9 @@ ROUTES: tuple[web.RouteDef, ...] = (
     *home.ROUTES,
     *templating.ROUTES,
     *sharex.ROUTES,
+    *auth.ROUTES,  # sign-in with Discord, then the signed-in pages: /me, /admin
+    *account_pages.ROUTES,
+    *admin.ROUTES,
     *metrics.ROUTES,
     web.get("/healthz", healthz),
 )

@@ -36,6 +36,7 @@ from bot.web.errors import (
 from bot.web.limits import BUCKETS, client_key
 from bot.web.metrics import UNMATCHED, Metrics
 from bot.web.proxy import TrustedProxies, forwarded_of
+from bot.web.session import fill_account_slot
 from bot.web.templating import wants_html
 from bot.web.types import Handler
 
@@ -97,6 +98,8 @@ class Guard:
                         raise
                     log.exception("unexpected error in %s %s", method, request.path)
                     response = json_error(500, "internal", "Something went wrong on our side.")
+                if not in_api and response.content_type == "text/html":
+                    await fill_account_slot(request, response)  # the header: who is signed in
                 if in_api:
                     response.headers.setdefault("Cache-Control", "no-store")
                 _secure(response.headers)

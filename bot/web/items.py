@@ -7,13 +7,13 @@ from aiohttp import hdrs, web
 from bot.models import Visit
 from bot.service.policy import shown_to
 from bot.web.access import open_item, resolve_item
-from bot.web.bearer import bearer_owner
 from bot.web.home import created_page
 from bot.web.item_form import add_posted
 from bot.web.item_pages import redirect_to, show_item_page
 from bot.web.keys import service_of
 from bot.web.metrics import count_created
 from bot.web.raw import head_of, serve_item
+from bot.web.session import form_owner
 from bot.web.templating import wants_html, wants_page
 from bot.web.visitors import referrer_host
 
@@ -29,7 +29,7 @@ ITEM_PATH = r"/{content_id:[^/]*[^/+]}"
 async def create_item(request: web.Request) -> web.Response:
     """`curl -F url=…`, `-F text=…` or `-F file=@…`: answers the short URL as plain text, or
     the result page to the home page's form (and browsers)."""
-    posted = await add_posted(request, await bearer_owner(request), extra=PAGE_FIELDS)
+    posted = await add_posted(request, await form_owner(request), extra=PAGE_FIELDS)
     created = posted.created
     count_created(request, created)
     if posted.extra.get("format") == "html" or wants_html(request):
