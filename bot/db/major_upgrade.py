@@ -39,8 +39,11 @@ from bot.db.pgcluster import EmbeddedServerError, PrivateServer
 
 log = logging.getLogger(__name__)
 
-# Where the programs of an older major version come from: the package that made such folders.
-OLD_PROGRAMS = {16: "pgserver"}
+# Where the programs of an older major version come from: the package that made such folders,
+# the version to install, and where it has builds.
+OLD_PROGRAMS = {
+    16: ("pgserver", "0.1.4", "CPython 3.9-3.12 on x86-64 Linux, macOS and Windows"),
+}
 DOCS = "docs/embedded-postgres.md"
 
 # Each table of a database (not the catalogs): its row count and the sum of its rows' hashes,
@@ -159,19 +162,26 @@ def _upgrade(folders: Folders, old: int, new: int) -> None:
 
 def _old_programs(pgdata: Path, old: int, new: int) -> Path:
     """The programs of PostgreSQL `old`, from the package that made such folders."""
-    name = OLD_PROGRAMS.get(old)
-    spec = importlib.util.find_spec(name) if name else None
+    manual = (
+        f"or upgrade by hand: dump the folder with any PostgreSQL {old}'s pg_dumpall, move the "
+        "folder aside, start refbin once to make a new one, and restore the dump with psql "
+        f'({DOCS}, "Upgrading by hand")'
+    )
+    if old not in OLD_PROGRAMS:
+        raise EmbeddedServerError(
+            f"{pgdata} was made by PostgreSQL {old} and this refbin runs PostgreSQL {new}; it "
+            f"knows no package with PostgreSQL {old}'s programs to upgrade it. Nothing was "
+            f"changed. Run the refbin release that made it, {manual}"
+        )
+    name, version, builds = OLD_PROGRAMS[old]
+    spec = importlib.util.find_spec(name)
     if spec is None or spec.origin is None:
-        source = f"the `{name}` package (0.1.4)" if name else "a matching package"
         raise EmbeddedServerError(
             f"{pgdata} was made by PostgreSQL {old} and this refbin runs PostgreSQL {new}: it "
-            f"must be upgraded once, which needs PostgreSQL {old}'s programs from {source}, "
-            "not installed here (pgserver has builds only for CPython 3.9-3.12 on x86-64 Linux, "
-            "macOS and Windows). Nothing was changed. Either install it where it exists "
-            "(pip install pgserver==0.1.4) and start refbin again, or upgrade by hand: dump the "
-            f"folder with any PostgreSQL {old}'s pg_dumpall, move the folder aside, start refbin "
-            f'once to make a new one, and restore the dump with psql ({DOCS}, "Upgrading by '
-            'hand")'
+            f"must be upgraded once, which needs PostgreSQL {old}'s programs from the `{name}` "
+            f"package, not installed here ({name} has builds only for {builds}). Nothing was "
+            f"changed. Either install it where it exists (pip install {name}=={version}) and "
+            f"start refbin again, {manual}"
         )
     bins = Path(spec.origin).parent / "pginstall" / "bin"
     if pgcluster.is_root():
