@@ -97,7 +97,7 @@ def upgrade_if_needed(pgdata: Path) -> None:
     folders = Folders(pgdata)
     made_by = pgcluster.data_major(pgdata)
     if not folders.work.exists() and made_by in (None, pgcluster.major_of(pgcluster.bin_dir())):
-        return  # every start but the first after the change: two stat calls
+        return  # every start but the first after the change
     with _exclusive(folders.lock):
         _finish_or_undo_a_swap(folders)
         made_by = pgcluster.data_major(pgdata)
@@ -134,6 +134,7 @@ def _upgrade(folders: Folders, old: int, new: int) -> None:
         before = _census(server, databases)
         _dump(server, databases, folders.work)
         failpoints.reach("upgrade.dumping")  # the tests' kill: this server is left running
+    # Kept with the dumps until the switch: what the old folder held, for a report if it fails.
     (folders.work / "census.json").write_text(json.dumps(before, indent=1))
 
     _say(f"step 2 of 4: restoring into {folders.new} with PostgreSQL {new}")

@@ -29,6 +29,7 @@ SOCKET_SETTING = "unix_socket_permissions"
 SOCKET_MODE = 0o700
 _SOCKET_LINE = re.compile(rf"^\s*{SOCKET_SETTING}\s*=", re.MULTILINE)
 STOP_TIMEOUT = "120"  # seconds pg_ctl waits for a start or a stop
+PRIVATE_SOCKETS = "refbin-pg-"  # the name of a private server's socket folder starts so
 # Values print the same from any server version and machine in a session set so.
 FIXED_OUTPUT = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'; SET extra_float_digits = 1;"
 
@@ -193,9 +194,17 @@ def running_postmaster(pgdata: Path) -> int | None:
 
 
 def stop_server(bins: Path, pgdata: Path) -> None:
-    """Stop the server running on `pgdata` (fast: sessions are ended, nothing is lost)."""
+    """Stop the server running on `pgdata` (fast: sessions are ended, nothing is lost), and
+    remove its socket folder if it was a private server's (one a killed process left running)."""
+    try:
+        socket_dir = Path((pgdata / "postmaster.pid").read_text().splitlines()[4].strip())
+    except (FileNotFoundError, IndexError):
+        socket_dir = None
     pg_ctl = [bins / "pg_ctl", "-D", pgdata, "-w", "-t", STOP_TIMEOUT, "-m", "fast", "stop"]
     run(pg_ctl, owner=owner_of(pgdata), cwd=pgdata)
+    private = Path(tempfile.gettempdir())
+    if socket_dir and socket_dir.parent == private and socket_dir.name.startswith(PRIVATE_SOCKETS):
+        shutil.rmtree(socket_dir, ignore_errors=True)
 
 
 class PrivateServer:
@@ -209,7 +218,7 @@ class PrivateServer:
 
     def __enter__(self) -> PrivateServer:
         owner = owner_of(self.pgdata)
-        self.socket_dir = Path(tempfile.mkdtemp(prefix="refbin-pg-"))
+        self.socket_dir = Path(tempfile.mkdtemp(prefix=PRIVATE_SOCKETS))
         if owner is not None:  # the server's user must reach its folder, as the package ensures
             package().utils.ensure_prefix_permissions(self.pgdata)
             os.chown(self.socket_dir, *owner)

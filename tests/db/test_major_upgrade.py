@@ -238,6 +238,7 @@ RUNNER = (
 async def test_an_upgrade_killed_at_any_step_is_finished_by_the_next_start(
     pg16: Pg16Folder, run: str
 ) -> None:
+    private_sockets = set(Path(tempfile.gettempdir()).glob("refbin-pg-*"))
     for step in KILL_RUNS[run]:
         env = {**os.environ, "REFBIN_FAILPOINTS": step}
         killed = await asyncio.to_thread(
@@ -261,6 +262,7 @@ async def test_an_upgrade_killed_at_any_step_is_finished_by_the_next_start(
     await assert_every_row_survived(pg16)
     assert sorted(p.name for p in pg16.data_dir.iterdir()) == ["pg", KEPT]
     assert servers_on(pg16.data_dir) == [], "a server a killed start left running is stopped"
+    assert set(Path(tempfile.gettempdir()).glob("refbin-pg-*")) <= private_sockets
 
 
 async def test_without_postgresql_16_programs_the_folder_is_left_alone_with_the_steps(
