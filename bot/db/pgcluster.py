@@ -93,7 +93,7 @@ def run(
     owner: tuple[int, int] | None = None,
     cwd: Path | None = None,
     check: bool = True,
-    input: str | None = None,  # noqa: A002 - subprocess.run's name
+    stdin_text: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a PostgreSQL program (as `owner`, a uid and gid); failing, an error with its output."""
     # The PG* variables of the operator's shell (PGHOST, PGPORT, PGDATA…) would redirect them.
@@ -105,8 +105,8 @@ def run(
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         done = subprocess.run(  # noqa: S603 - our own programs, arguments as a list
             [str(arg) for arg in argv],
-            input=input,
-            stdin=None if input is not None else subprocess.DEVNULL,
+            input=stdin_text,
+            stdin=None if stdin_text is not None else subprocess.DEVNULL,
             stdout=out,
             stderr=err,
             text=True,
@@ -254,6 +254,6 @@ class PrivateServer:
         done = run(
             [self.bins / "psql", "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1"]
             + ["-d", self.dsn(database), "-f", "-"],
-            input=f"{FIXED_OUTPUT}\n{script}",
+            stdin_text=f"{FIXED_OUTPUT}\n{script}",
         )
         return [line.split("\t") for line in done.stdout.splitlines() if line]
