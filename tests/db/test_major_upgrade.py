@@ -172,7 +172,8 @@ def upgrade_messages(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 async def assert_every_row_survived(folder: Pg16Folder) -> None:
-    async with open_database(settings_for(folder.data_dir)) as db:
+    # Without this release's migrations: they add columns and tables the old rows never had.
+    async with open_database(settings_for(folder.data_dir), run_migrations=False) as db:
         assert await table_rows(db.dsn) == folder.rows
         assert await db.pool.fetchval("SELECT current_setting('server_version_num')::int") >= 180000
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import socket
 import time
 from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -17,7 +18,6 @@ from bot.config import Settings
 from bot.models import ItemOptions
 from bot.runtime import open_runtime
 from bot.web import create_app
-from tests.helpers import free_port
 from tests.oauth_standin import OAuthStandin
 from tests.signin_fixtures import (  # noqa: F401 - fixtures
     ALICE,
@@ -328,14 +328,18 @@ async def test_a_code_discord_refuses_or_a_cancelled_sign_in_is_a_400(
 async def test_discord_down_or_slow_is_a_502_page_not_a_500(
     settings: Settings, oauth: OAuthStandin
 ) -> None:
-    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens: connection refused
-    async with running_site(with_signin(settings, dead)) as site:
-        visitor = Visitors(site)
-        down = visitor.new()
-        authorize = await down.start_sign_in()
-        state = parse_qs(urlsplit(authorize).query)["state"][0]
-        status_down, page_down, _ = await down.get(f"/auth/callback?code=x&state={state}")
-        await visitor.close()
+    # A port held bound but never listened on refuses connections, and no other process can
+    # take it meanwhile (a port merely found free could be).
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{held.getsockname()[1]}"
+        async with running_site(with_signin(settings, dead)) as site:
+            visitor = Visitors(site)
+            down = visitor.new()
+            authorize = await down.start_sign_in()
+            state = parse_qs(urlsplit(authorize).query)["state"][0]
+            status_down, page_down, _ = await down.get(f"/auth/callback?code=x&state={state}")
+            await visitor.close()
     oauth.token_delay = 8  # past refbin's 5 s
     async with running_site(with_signin(settings, oauth.url)) as site:
         visitor = Visitors(site)
