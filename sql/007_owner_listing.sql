@@ -17,8 +17,11 @@ CREATE INDEX refs_owner_limited ON refs (owner_id, created_at DESC, content_id D
 -- "Expiring soon" is listed soonest first: a range of this index.
 CREATE INDEX refs_owner_expiry ON refs (owner_id, expires_at, content_id)
     WHERE owner_id IS NOT NULL AND expires_at IS NOT NULL;
--- The operators' listing of every item, newest first.
-CREATE INDEX refs_listing ON refs (created_at DESC, content_id DESC);
+-- The operators' listing of every item, newest first. Its predicate (true of every row) is
+-- there so that only the statement that says it can use it: planned on this index, an owner's
+-- page would walk everyone's items to find theirs.
+CREATE INDEX refs_listing ON refs (created_at DESC, content_id DESC)
+    WHERE created_at > '-infinity';
 
 -- A paste's first non-blank line (at most 200 characters), stored when it is added, so that a
 -- listing never reads blobs. Pastes added before this migration have none (NULL).
