@@ -105,16 +105,15 @@ class Owning:
                         raise NotFound(NOT_YOURS)
                     if action != "delete" and state.gone:
                         raise Gone("This item has expired or been used up.")
-                    if action == "extend":
-                        assert extend_by is not None
+                    if extend_by is not None:
                         new_expiries.append(self._extended(state, extend_by))
                 except RefbinError as refused:
                     outcomes[content_id] = BulkOutcome(
                         content_id, False, refused.code, refused.message
                     )
-                    continue
-                outcomes[content_id] = BulkOutcome(content_id, True)
-                done.append(content_id)
+                else:
+                    outcomes[content_id] = BulkOutcome(content_id, True)
+                    done.append(content_id)
             if done:
                 if action == "delete":
                     await changes.delete_items(conn, done)
