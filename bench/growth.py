@@ -1,5 +1,6 @@
-"""Growth: p99 of redirect, create, a deep page of an owner's listing and an item's per-day
-stats, through the content service, on one database. Run on the server's core:
+"""Growth: p99 of redirect, create, the first and a deep page of an owner's listing (the owner
+of 1 item in 100: 100,000 at 10,000,000 items) and an item's per-day stats, through the content
+service, on one database. Run on the server's core:
 
     python -m bench.growth DSN DATA_DIR SAMPLES ITEMS  -> JSON on stdout
 
@@ -20,9 +21,10 @@ from pathlib import Path
 
 from bench.dataload import HEAVY_OWNER, content_id
 from bot.config import DatabaseSettings, load_settings
+from bot.db.listing import SCAN_SQL, Scan
 from bot.models import Visit
 from bot.runtime import open_runtime
-from bot.service.reading import encode_cursor
+from bot.service.listing import encode_cursor
 
 
 async def timed(samples: int, call: Callable[[int], Awaitable[object]]) -> dict[str, float]:
@@ -83,6 +85,10 @@ async def measure(dsn: str, data_dir: Path, samples: int, items: int) -> dict[st
         async def create(k: int) -> None:
             await service.add_link(f"https://example.com/growth/{tag}/{k}")
 
+        async def listing_first(_k: int) -> None:
+            page = await service.list_owned(owner, limit=20)
+            assert page.items
+
         async def listing(_k: int) -> None:
             page = await service.list_owned(owner, cursor=cursor, limit=20)
             assert page.items
@@ -98,26 +104,24 @@ async def measure(dsn: str, data_dir: Path, samples: int, items: int) -> dict[st
         for name, call, count in (
             ("redirect", redirect, samples),
             ("create", create, samples),
+            ("listing_first", listing_first, samples),
             ("listing", listing, samples),
             ("stats", stats, samples),
             ("sweep", sweep, 20),
         ):
             result[name] = await timed(count, call)
-        explain = await pool.fetch(
-            """
-            EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
-            SELECT r.content_id
-            FROM refs r
-            WHERE r.owner_id = $1
-              AND (r.created_at, r.content_id) < ($2, $3)
-            ORDER BY r.created_at DESC, r.content_id DESC
-            LIMIT 21
-            """,
-            owner,
-            deep["created_at"],
-            deep["content_id"],
-        )
-        result["listing_plan"] = "\n".join(row[0] for row in explain)
+        # The listing's own statement (bot/db/listing.py), as its pages run it: 21 rows.
+        for name, after in (("listing_first_plan", None), ("listing_plan", deep)):
+            explain = await pool.fetch(
+                "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + SCAN_SQL[Scan.OWNER, None],
+                owner,
+                after["created_at"] if after else None,
+                after["content_id"] if after else None,
+                21,
+                21,
+                *([None] * 6),
+            )
+            result[name] = "\n".join(row[0] for row in explain)
     return result
 
 

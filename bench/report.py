@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SATURATED = 0.9  # a load generator busier than this makes refbin's figure a lower bound
+# The growth phase's operations; "listing" is a deep page (90% of the way through the owner's
+# items), as in earlier runs, "listing_first" the first.
+GROWTH_OPS = ("redirect", "create", "listing_first", "listing", "stats", "sweep")
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,7 @@ def ratios(results: dict) -> list[Ratio]:
         )
     growth = results.get("growth", {})
     if "small" in growth and "large" in growth:
-        for op in ("redirect", "create", "listing", "stats", "sweep"):
+        for op in GROWTH_OPS:
             if op not in growth["small"] or op not in growth["large"]:
                 continue
             a, b = growth["small"][op]["p99_ms"], growth["large"][op]["p99_ms"]
@@ -388,7 +391,7 @@ def growth_text(results: dict) -> str:
         "| operation | " + " | ".join(f"{g['items']:,} items" for g in growth.values()) + " |",
         "|---|" + "---:|" * len(growth),
     ]
-    for op in ("redirect", "create", "listing", "stats", "sweep"):
+    for op in GROWTH_OPS:
         if any(op not in g for g in growth.values()):
             continue
         cells = [
@@ -409,6 +412,12 @@ def growth_text(results: dict) -> str:
         lines.append(f"- loading `{name}`: {text}")
     if "large" in growth:
         lines += [
+            "",
+            "The listing's first page's plan at the large size:",
+            "",
+            "```",
+            growth["large"].get("listing_first_plan", ""),
+            "```",
             "",
             "The deep listing page's plan at the large size:",
             "",

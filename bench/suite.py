@@ -45,6 +45,7 @@ with open(sys.argv[1], "rb") as handle:
         digest.update(chunk)
 """
 PHASES = ("redirect", "paste", "download", "upload", "thumbnail", "peers", "profile", "growth")
+SERVED = PHASES[:-1]  # measured over HTTP against running servers; growth calls the service
 
 
 @dataclass(frozen=True)
@@ -624,32 +625,8 @@ http {{
         print(f"bench: {self.label}; phases {', '.join(phases)}", flush=True)
         self.start_postgres()
         try:
-            asyncio.run(self.prepare_database())
-            self.refbin = self.start_refbin()
-            paste_text = sample_paste()
-            paste_file = OUT / "paste.py"
-            paste_file.write_text(paste_text)
-            paste_id = self.add({"language": "python", "text": f"<{paste_file}"})
-            ref = self.start_reference(paste_id)
-            nginx = self.start_nginx()
-            try:
-                if "redirect" in phases:
-                    self.phase_redirect(ref, nginx)
-                if "paste" in phases:
-                    self.phase_paste(ref, paste_id)
-                if "download" in phases:
-                    self.phase_download(nginx)
-                if "upload" in phases:
-                    self.phase_upload()
-                if "thumbnail" in phases:
-                    self.phase_thumbnail()
-                if "peers" in phases:
-                    self.phase_peers(paste_text, paste_id)
-                if "profile" in phases:
-                    self.phase_profile(self.label)
-            finally:
-                for server in (ref, nginx, self.refbin):
-                    server.stop()
+            if any(phase in SERVED for phase in phases):
+                self.run_served(phases)
             if "growth" in phases:
                 self.phase_growth(growth_large)
         finally:
@@ -658,6 +635,35 @@ http {{
             self.save()
             if self.pg is not None:
                 self.pg.close()
+
+    def run_served(self, phases: tuple[str, ...]) -> None:
+        """The phases measured over HTTP, against refbin and its references."""
+        asyncio.run(self.prepare_database())
+        self.refbin = self.start_refbin()
+        paste_text = sample_paste()
+        paste_file = OUT / "paste.py"
+        paste_file.write_text(paste_text)
+        paste_id = self.add({"language": "python", "text": f"<{paste_file}"})
+        ref = self.start_reference(paste_id)
+        nginx = self.start_nginx()
+        try:
+            if "redirect" in phases:
+                self.phase_redirect(ref, nginx)
+            if "paste" in phases:
+                self.phase_paste(ref, paste_id)
+            if "download" in phases:
+                self.phase_download(nginx)
+            if "upload" in phases:
+                self.phase_upload()
+            if "thumbnail" in phases:
+                self.phase_thumbnail()
+            if "peers" in phases:
+                self.phase_peers(paste_text, paste_id)
+            if "profile" in phases:
+                self.phase_profile(self.label)
+        finally:
+            for server in (ref, nginx, self.refbin):
+                server.stop()
 
 
 def sample_paste(lines: int = 200) -> str:
@@ -681,6 +687,8 @@ def main() -> None:
     if not args.report_only:
         scale = QUICK if args.quick else FULL
         phases = tuple(p for p in args.only.split(",") if p) or PHASES
+        if any(phase in SERVED for phase in phases):
+            shutil.which("wrk") or exit("bench: wrk is missing (bench/run.sh installs it)")
         OUT.mkdir(parents=True, exist_ok=True)
         bench = Bench(scale, args.label)
         bench.results["quick"] = args.quick
@@ -690,5 +698,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    shutil.which("wrk") or exit("bench: wrk is missing (bench/run.sh installs it)")
     main()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import Enum
 from typing import Literal
 
 Kind = Literal["url", "text", "image", "file"]
@@ -72,12 +73,87 @@ class Created:
     created: bool
 
 
+@dataclass(frozen=True, slots=True)
+class ListedItem(Item):
+    """An item as a listing shows it: the item, and a paste's first line (stored when it was
+    added; None for other kinds and for pastes older than the dashboard)."""
+
+    first_line: str | None = None
+
+    @property
+    def views_left(self) -> int | None:
+        """How many more views it may have (None: no limit)."""
+        return None if self.max_views is None else max(0, self.max_views - self.views)
+
+    @property
+    def has_thumbnail(self) -> bool:
+        return self.thumb_sha256 is not None
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """Which items a listing shows; every filter given must hold (None: either way).
+
+    `expiring_within`: only live items expiring within that time, listed soonest first (every
+    other listing is newest first). `text`: a piece of the id, the file name or the link target.
+    """
+
+    kind: Kind | None = None
+    visibility: Visibility | None = None
+    expiring_within: timedelta | None = None
+    has_password: bool | None = None
+    view_limited: bool | None = None
+    text: str | None = None
+
+
 @dataclass(frozen=True)
 class Page:
-    """One page of an owner's items; `next_cursor` continues it (None at the end)."""
+    """One page of a listing; `next_cursor` continues it (None at the end).
 
-    items: tuple[Item, ...]
+    A filtered page may hold fewer items than asked for (even none) and still have a
+    next_cursor: each page looks at a bounded number of items (see bot/service/listing.py).
+    """
+
+    items: tuple[ListedItem, ...]
     next_cursor: str | None
+
+
+class Keep(Enum):
+    """The value of a field of ItemChanges that is not to change."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+@dataclass(frozen=True)
+class ItemChanges:
+    """What an owner changes on an item; fields left KEEP stay as they are.
+
+    Expiry: `expires_in` from now, or None for never; or `extend_by` on the present expiry.
+    `max_views` None removes the limit; `password` None removes the password.
+    """
+
+    expires_in: timedelta | None | Keep = KEEP
+    extend_by: timedelta | None = None
+    max_views: int | None | Keep = KEEP
+    visibility: Visibility | Keep = KEEP
+    password: str | None | Keep = KEEP
+
+
+BulkAction = Literal["delete", "extend", "visibility"]
+BULK_ACTIONS: tuple[BulkAction, ...] = ("delete", "extend", "visibility")
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What a bulk action did to one id: done, or the domain error's code and message."""
+
+    content_id: str
+    done: bool
+    code: str = ""
+    message: str = ""
 
 
 @dataclass(frozen=True)

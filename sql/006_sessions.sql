@@ -20,7 +20,3 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_owner ON sessions (owner_id, last_seen_at DESC);
 -- Removing lapsed sessions.
 CREATE INDEX sessions_expiry ON sessions (expires_at);
-
--- The operator's list of every item, newest first, with keyset pagination on
--- (created_at, content_id) as the owners' listing has (refs_owner_listing).
-CREATE INDEX refs_listing ON refs (created_at DESC, content_id DESC);

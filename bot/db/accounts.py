@@ -75,7 +75,8 @@ async def list_all_items(
             """
             SELECT content_id
             FROM refs
-            WHERE (created_at, content_id)
+            WHERE created_at > '-infinity'  -- the predicate of refs_listing (007), its index
+              AND (created_at, content_id)
                   < (COALESCE($1::timestamptz, 'infinity'), COALESCE($2::text, ''))
             ORDER BY created_at DESC, content_id DESC
             LIMIT $3

@@ -35,7 +35,7 @@ ITEM_FROM = """
         SELECT target FROM urls WHERE content_id = r.content_id AND r.kind = 'url' LIMIT 1
     ) u ON TRUE
     LEFT JOIN LATERAL (
-        SELECT language, line_count, sha256, filename
+        SELECT language, line_count, sha256, filename, first_line
         FROM texts WHERE content_id = r.content_id AND r.kind = 'text' LIMIT 1
     ) t ON TRUE
     LEFT JOIN LATERAL (
@@ -56,7 +56,12 @@ _LANGUAGE, _MEDIA_TYPE = _FIELDS.index("language"), _FIELDS.index("media_type")
 
 
 def item_from_row(row: asyncpg.Record) -> Item:
-    """An Item from a row of ITEM_COLUMNS, positionally (a dict and keywords cost 3x as much).
+    """An Item from a row of ITEM_COLUMNS, positionally (a dict and keywords cost 3x as much)."""
+    return Item(*item_values(row))
+
+
+def item_values(row: asyncpg.Record) -> list[object]:
+    """A row's values in Item's field order (and any columns after ITEM_COLUMNS after them).
 
     The enum values are replaced by shared constants, and media types and languages interned:
     about 100 bytes less per cached item, for a dict lookup each.
@@ -68,7 +73,7 @@ def item_from_row(row: asyncpg.Record) -> Item:
         values[_LANGUAGE] = sys.intern(values[_LANGUAGE])
     if values[_MEDIA_TYPE] is not None:
         values[_MEDIA_TYPE] = sys.intern(values[_MEDIA_TYPE])
-    return Item(*values)
+    return values
 
 
 async def fetch_item(conn: Queryable, content_id: str) -> Item | None:
@@ -193,17 +198,19 @@ async def insert_text(
     language: str,
     line_count: int,
     filename: str | None,
+    first_line: str | None = None,
 ) -> None:
     await conn.execute(
         """
-        INSERT INTO texts (content_id, sha256, language, line_count, filename)
-        VALUES ($1, $2, $3, $4, $5)
+        INSERT INTO texts (content_id, sha256, language, line_count, filename, first_line)
+        VALUES ($1, $2, $3, $4, $5, $6)
         """,
         content_id,
         sha256,
         language,
         line_count,
         filename,
+        first_line,
     )
 
 
@@ -243,45 +250,6 @@ async def insert_file(
 
 async def fetch_password_hash(conn: Queryable, content_id: str) -> str | None:
     return await conn.fetchval("SELECT password_hash FROM refs WHERE content_id = $1", content_id)
-
-
-async def list_owned(
-    conn: Queryable,
-    owner_id: int,
-    kind: str | None,
-    after: tuple[datetime, str] | None,
-    limit: int,
-) -> list[Item]:
-    """An owner's items, newest first, after a keyset position (created_at, content_id).
-
-    Two statements: the page's ids from the listing index alone, then those items. Each has a
-    small generic plan that PostgreSQL keeps; the single joined statement had none (at
-    10,000,000 items it was planned afresh on every call, 1.6 ms; see bench/results.md). An item
-    deleted between the two is noticed and the page read again, so a page is never short.
-    """
-    for _attempt in range(3):
-        rows = await conn.fetch(
-            """
-            SELECT content_id
-            FROM refs
-            WHERE owner_id = $1
-              AND ($2::ref_kind IS NULL OR kind = $2::ref_kind)
-              AND (created_at, content_id)
-                  < (COALESCE($3::timestamptz, 'infinity'), COALESCE($4::text, ''))
-            ORDER BY created_at DESC, content_id DESC
-            LIMIT $5
-            """,
-            owner_id,
-            kind,
-            after[0] if after else None,
-            after[1] if after else None,
-            limit,
-        )
-        ids = [row["content_id"] for row in rows]
-        found = {item.content_id: item for item in await fetch_items(conn, ids)}
-        if len(found) == len(ids):
-            break
-    return [found[content_id] for content_id in ids if content_id in found]
 
 
 async def set_blocked(conn: Queryable, content_id: str, reason: str | None) -> bool:

@@ -2,8 +2,9 @@
 
 `ContentService` (front.py) is what every front end calls; its work lives in the modules beside
 it: recording.py (options, ids, the insert), uploads.py (staging, quota, the blob store),
-reading.py, removing.py, owners.py, guilds.py, reminders.py and blobs.py, and for the web's
-signed-in people sessions.py and accounts.py, on the shared core.py.
+reading.py, listing.py (an owner's pages), owning.py (an owner's changes), removing.py,
+owners.py, guilds.py, reminders.py and blobs.py, and for the web's signed-in people sessions.py
+and accounts.py, on the shared core.py.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from bot.errors import Invalid, NotFound
 from bot.models import Item, Page
 from bot.service.core import Core
 from bot.service.ids import ID_PATTERN
-from bot.service.reading import decode_cursor, encode_cursor
+from bot.service.listing import decode_cursor, encode_cursor
 from bot.service.sessions import Account
 from bot.service.tokens import hash_token, new_token
 

@@ -1,13 +1,14 @@
 """ContentService: the front every front end calls. It wires the parts and hands each call to
-the one that does the work: recording.py, uploads.py, reading.py, removing.py, owners.py,
-guilds.py, reminders.py, blobs.py, and for the web's signed-in people sessions.py and
-accounts.py."""
+the one that does the work: recording.py, uploads.py, reading.py, listing.py, owning.py,
+removing.py, owners.py, guilds.py, reminders.py, blobs.py, and for the web's signed-in people
+sessions.py and accounts.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -16,13 +17,18 @@ from bot.db import Database, instance
 from bot.db import items as items_sql
 from bot.models import (
     ApiToken,
+    BulkAction,
+    BulkOutcome,
     Created,
     Item,
+    ItemChanges,
     ItemOptions,
     Kind,
+    ListFilter,
     Page,
     Stats,
     SweepReport,
+    Visibility,
     Visit,
 )
 from bot.service import blobs, guilds, reminders
@@ -35,7 +41,9 @@ from bot.service.grants import Grants
 from bot.service.guilds import GuildSettings
 from bot.service.ids import SHORT_LENGTH
 from bot.service.images import ImageWorker
+from bot.service.listing import NO_FILTER, Listing
 from bot.service.owners import Owners
+from bot.service.owning import Owning
 from bot.service.policy import shown_to
 from bot.service.ratelimit import RateLimiter
 from bot.service.reading import Opened, Reading
@@ -90,6 +98,8 @@ class ContentService:
         self.owners = Owners(db)
         self.sessions = Sessions(self.core)
         self.accounts = Accounts(self.core)
+        self.listing = Listing(self.core)
+        self.owning = Owning(self.core)
 
     # The settings live in the core, where every part reads them; replacing them here (tests
     # do) changes them for all.
@@ -259,15 +269,52 @@ class ContentService:
         """The whole text of a paste (bounded by the paste limit)."""
         return await self.reading.read_text(item)
 
-    async def list_owned(
-        self, owner_id: int, *, kind: str | None = None, cursor: str | None = None, limit: int = 20
-    ) -> Page:
-        """An owner's items, newest first, a page at a time (keyset pagination)."""
-        return await self.reading.list_owned(owner_id, kind=kind, cursor=cursor, limit=limit)
-
     async def stats(self, content_id: str, *, owner_id: int | None, days: int = 30) -> Stats:
         """Visits per day and top referrers, for the item's owner only (NotFound otherwise)."""
         return await self.reading.stats(content_id, owner_id=owner_id, days=days)
+
+    # ---- an owner's items: listing.py, owning.py ------------------------------------------
+
+    async def list_owned(
+        self,
+        owner_id: int | None,
+        filters: ListFilter = NO_FILTER,
+        *,
+        kind: Kind | None = None,
+        cursor: str | None = None,
+        limit: int = 20,
+        admin: bool = False,
+    ) -> Page:
+        """An owner's items that pass `filters` (`kind`: a shorthand for its kind filter), a
+        page at a time (keyset pagination), newest first, or soonest expiry first when
+        filtering by expiry. `owner_id` None with `admin`: every owner's (the operators' view).
+        """
+        if kind is not None:
+            filters = dataclasses.replace(filters, kind=kind)
+        return await self.listing.list_owned(
+            owner_id, filters, cursor=cursor, limit=limit, admin=admin
+        )
+
+    async def update(self, content_id: str, owner_id: int, changes: ItemChanges) -> Item:
+        """Change an item's expiry, view limit, visibility or password as its owner (NotFound
+        for anyone else; see Owning.update for the rules)."""
+        return await self.owning.update(content_id, owner_id, changes)
+
+    async def bulk_change(
+        self,
+        owner_id: int | None,
+        action: BulkAction,
+        content_ids: Iterable[str],
+        *,
+        extend_by: timedelta | None = None,
+        visibility: Visibility | None = None,
+        admin: bool = False,
+    ) -> list[BulkOutcome]:
+        """Delete, extend or change the visibility of up to 500 items in one transaction; the
+        outcome for each id (someone else's answers not_found, as a missing one does)."""
+        return await self.owning.bulk(
+            owner_id, action, content_ids, extend_by=extend_by, visibility=visibility, admin=admin
+        )
 
     # ---- removing and extending: removing.py ----------------------------------------------
 

@@ -1,18 +1,18 @@
 """Reading items: one by id (for a visitor, counting the visit, or about to be shown its
-content, spending a view), its metadata as a caller may see it, an owner's pages, the stats,
-and the bytes behind them. Who proved what is checked here: passwords (passwords.py, with the
-limit on guessing) and the grants browsers carry (grants.py)."""
+content, spending a view), its metadata as a caller may see it, the stats, and the bytes behind
+them. Who proved what is checked here: passwords (passwords.py, with the limit on guessing) and
+the grants browsers carry (grants.py). (An owner's pages: listing.py.)"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from bot.db import items, visits
 from bot.errors import Blocked, Gone, Invalid, NotFound, PasswordRequired
-from bot.models import KINDS, Item, Kind, Page, Stats, Visit
+from bot.models import Item, Kind, Stats, Visit
 from bot.service.core import Core, store_outage
 from bot.service.grants import SEEN, UNLOCK, Grants
 from bot.service.ids import ID_PATTERN
@@ -192,22 +192,6 @@ class Reading:
         parts = [chunk async for chunk in self.open_blob(item.sha256)]
         return b"".join(parts).decode("utf-8", "replace")
 
-    async def list_owned(
-        self, owner_id: int, *, kind: str | None = None, cursor: str | None = None, limit: int = 20
-    ) -> Page:
-        """An owner's items, newest first, a page at a time (keyset pagination)."""
-        if kind is not None and kind not in KINDS:
-            raise Invalid(f"Kind is one of {', '.join(KINDS)}.")
-        limit = max(1, min(limit, 100))
-        after = decode_cursor(cursor) if cursor else None
-        found = await items.list_owned(self.core.db.read_pool, owner_id, kind, after, limit + 1)
-        next_cursor = None
-        if len(found) > limit:
-            found = found[:limit]
-            last = found[-1]
-            next_cursor = encode_cursor(last.created_at, last.content_id)
-        return Page(items=tuple(found), next_cursor=next_cursor)
-
     async def stats(self, content_id: str, *, owner_id: int | None, days: int = 30) -> Stats:
         """Visits per day and top referrers, for the item's owner only (NotFound otherwise)."""
         read_pool = self.core.db.read_pool
@@ -237,21 +221,3 @@ async def _outage_checked(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         with store_outage():
             async for chunk in chunks:
                 yield chunk
-
-
-def encode_cursor(created_at: datetime, content_id: str) -> str:
-    """The position after an item in an owner's listing, as an opaque page cursor."""
-    return f"{created_at.timestamp():.6f}.{content_id}"
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """The (created_at, content_id) of a page cursor; Invalid when it is not one of ours."""
-    try:
-        seconds, _, micros_and_id = cursor.partition(".")
-        micros, _, content_id = micros_and_id.partition(".")
-        stamp = datetime.fromtimestamp(int(seconds), UTC) + timedelta(microseconds=int(micros))
-    except (ValueError, OverflowError):
-        raise Invalid("The page cursor is not valid.") from None
-    if not ID_PATTERN.match(content_id):
-        raise Invalid("The page cursor is not valid.")
-    return stamp, content_id

@@ -16,6 +16,7 @@ from bot.models import Created, ItemOptions
 from bot.service.core import Core, storage_unavailable, store_outage
 from bot.service.images import THUMB_TYPE, ImageFacts
 from bot.service.languages import count_lines, detect_language
+from bot.service.listing import first_line
 from bot.service.recording import DEFAULT_OPTIONS, Recording
 from bot.service.sniff import TEXT_PLAIN, sniff
 from storage import BlobTooLarge, StagedBlob, StorageFull
@@ -61,10 +62,13 @@ class Uploads:
         try:
             await self._keep_blob(staged, TEXT_PLAIN)
             lines = count_lines(text)
+            summary = first_line(text)
 
             async def insert_subtype(conn: Connection, content_id: str) -> None:
                 await blobs.touch_blob(conn, staged.sha256, staged.size, TEXT_PLAIN)
-                await items.insert_text(conn, content_id, staged.sha256, detected, lines, filename)
+                await items.insert_text(
+                    conn, content_id, staged.sha256, detected, lines, filename, summary
+                )
 
             digest = bytes.fromhex(staged.sha256)
             return await self.recording.record("text", digest, options, insert_subtype)

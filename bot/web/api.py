@@ -1,4 +1,5 @@
-"""The JSON API under /api/v1: add items, look them up, list and delete yours, read their stats.
+"""The JSON API under /api/v1: add items, look them up, list, change and delete yours (one or
+many at once), read their stats.
 
 Every answer under /api/ is JSON, errors included (`{"error": {"code", "message"}}`), also the
 router's own 404 and 405 and aiohttp's 413. Also here: `DELETE /{id}`, the curl-friendly delete.
@@ -6,11 +7,28 @@ router's own 404 and 405 and aiohttp's 413. Also here: `DELETE /{id}`, the curl-
 
 from __future__ import annotations
 
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+
 from aiohttp import web
 
-from bot.errors import Invalid
-from bot.models import Created, Item, Stats
+from bot.errors import Invalid, TimedOut, TooLarge
+from bot.models import (
+    BULK_ACTIONS,
+    BulkOutcome,
+    Created,
+    Item,
+    ItemChanges,
+    ListedItem,
+    ListFilter,
+    Stats,
+)
 from bot.service import ContentService
+from bot.service.listing import MAX_EXPIRING, MAX_TEXT
+from bot.service.owning import MAX_BULK
+from bot.units import parse_duration
 from bot.web import openapi
 from bot.web.bearer import bearer_owner, required_owner
 from bot.web.item_form import add_posted
@@ -20,6 +38,10 @@ from bot.web.limits import client_key
 from bot.web.metrics import count_created
 
 API = "/api/v1"
+CHANGE_FIELDS = frozenset({"expires", "max_views", "visibility", "password"})
+BULK_FIELDS = frozenset({"action", "ids", "by", "visibility"})
+JSON_LIMIT = 64 * 1024  # 500 ids and the rest
+MAX_EXPIRING_DAYS = MAX_EXPIRING.days
 
 
 # ---- handlers --------------------------------------------------------------------------------
@@ -59,20 +81,56 @@ async def get_item(request: web.Request) -> web.Response:
 
 
 async def list_items(request: web.Request) -> web.Response:
+    """Your items, with the dashboard's filters; unknown query parameters are ignored."""
     service = service_of(request)
     owner_id = await required_owner(request)
     page = await service.list_owned(
         owner_id,
-        kind=request.query.get("kind"),  # present but empty is no kind: 400
+        list_filter(request),
         cursor=request.query.get("cursor") or None,
         limit=int_param(request, "limit", 20, 1, 100),
     )
     return web.json_response(
         {
-            "items": [item_json(item, service) for item in page.items],
+            "items": [listed_json(item, service) for item in page.items],
             "next_cursor": page.next_cursor,
         }
     )
+
+
+async def update_item(request: web.Request) -> web.Response:
+    """Change one of your items: expires, max_views, visibility, password (null removes)."""
+    service = service_of(request)
+    owner_id = await required_owner(request)
+    body = await json_object(request, CHANGE_FIELDS)
+    item = await service.update(request.match_info["content_id"], owner_id, item_changes(body))
+    return web.json_response(item_json(item, service))
+
+
+async def bulk_items(request: web.Request) -> web.Response:
+    """Delete, extend or change the visibility of many of your items at once."""
+    service = service_of(request)
+    owner_id = await required_owner(request)
+    body = await json_object(request, BULK_FIELDS)
+    action = body.get("action")
+    if action not in BULK_ACTIONS:
+        raise Invalid(f"action is one of {', '.join(BULK_ACTIONS)}.")
+    ids = body.get("ids")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise Invalid("ids is a list of item ids.")
+    if len(ids) > MAX_BULK:  # named, not counted once each: as the document says
+        raise Invalid(f"At most {MAX_BULK} ids at once.")
+    visibility = body.get("visibility")
+    if "visibility" in body and not isinstance(visibility, str):
+        raise Invalid("visibility is public, unlisted or private.")
+    outcomes = await service.bulk_change(
+        owner_id,
+        action,
+        ids,
+        extend_by=duration(body["by"], "by") if "by" in body else None,
+        visibility=visibility,  # type: ignore[arg-type] - the service refuses any other
+    )
+    return web.json_response({"results": [outcome_json(outcome) for outcome in outcomes]})
 
 
 async def item_stats(request: web.Request) -> web.Response:
@@ -97,6 +155,34 @@ async def delete_item(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+def list_filter(request: web.Request) -> ListFilter:
+    """The listing's filters from the query: kind, visibility, expiring (days), has_password,
+    view_limited, q. A parameter present but empty is refused, as the document says."""
+    query = request.query
+    text = query.get("q")
+    if text is not None and len(text) > MAX_TEXT:
+        raise Invalid(f"q is at most {MAX_TEXT} characters.")
+    expiring = int_param(request, "expiring", 0, 1, MAX_EXPIRING_DAYS) or None
+    return ListFilter(
+        kind=query.get("kind"),  # type: ignore[arg-type] - the service refuses any other
+        visibility=query.get("visibility"),  # type: ignore[arg-type]
+        expiring_within=timedelta(days=expiring) if expiring else None,
+        has_password=bool_param(request, "has_password"),
+        view_limited=bool_param(request, "view_limited"),
+        text=text,
+    )
+
+
+def bool_param(request: web.Request, name: str) -> bool | None:
+    """`true` or `false` (None when absent); else 400."""
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    if raw not in ("true", "false"):
+        raise Invalid(f"{name} is true or false.")
+    return raw == "true"
+
+
 def int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
     """A whole-number query parameter within [low, high], as the document says; else 400."""
     raw = request.query.get(name)
@@ -109,6 +195,79 @@ def int_param(request: web.Request, name: str, default: int, low: int, high: int
     if not low <= value <= high:
         raise Invalid(f"{name} is a whole number from {low} to {high}.")
     return value
+
+
+async def json_object(request: web.Request, known: frozenset[str]) -> dict[str, Any]:
+    """The request's JSON object, with only `known` fields (an unknown one is named)."""
+    if request.content_type != "application/json":
+        raise web.HTTPUnsupportedMediaType(text="Send a JSON object (application/json).")
+    if request.content_length is not None and request.content_length > JSON_LIMIT:
+        raise TooLarge(f"The body is larger than {JSON_LIMIT:,} bytes.")
+    data = bytearray()
+    try:
+        async with asyncio.timeout(service_of(request).settings.server.read_timeout):
+            while chunk := await request.content.readany():
+                data += chunk
+                if len(data) > JSON_LIMIT:
+                    raise TooLarge(f"The body is larger than {JSON_LIMIT:,} bytes.")
+    except TimeoutError:
+        raise TimedOut("The body arrived too slowly and was dropped.") from None
+    try:
+        body = json.loads(data)
+    except (ValueError, RecursionError):
+        raise Invalid("The body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise Invalid("The body is a JSON object.")
+    unknown = sorted(set(body) - known)
+    if unknown:
+        raise Invalid(f"Unknown field(s): {', '.join(unknown)}.")
+    return body
+
+
+def item_changes(body: dict[str, Any]) -> ItemChanges:
+    """What a PATCH asks for. `expires`: a duration from now (`7d`), one added to the present
+    expiry (`+7d`), or null for never."""
+    changes: dict[str, Any] = {}
+    if "expires" in body:
+        expires = body["expires"]
+        if isinstance(expires, str) and expires.strip().startswith("+"):
+            changes["extend_by"] = duration(expires.strip()[1:], "expires")
+        else:
+            changes["expires_in"] = None if expires is None else duration(expires, "expires")
+    if "max_views" in body:
+        views = body["max_views"]
+        if views is not None and (isinstance(views, bool) or not isinstance(views, int)):
+            raise Invalid("max_views is a whole number, or null for no limit.")
+        changes["max_views"] = views
+    if "visibility" in body:
+        if not isinstance(body["visibility"], str):
+            raise Invalid("visibility is public, unlisted or private.")
+        changes["visibility"] = body["visibility"]
+    if "password" in body:
+        password = body["password"]
+        if password is not None and not isinstance(password, str):
+            raise Invalid("password is a string, or null to remove it.")
+        if password is not None and not _is_unicode(password):
+            raise Invalid("password is not valid Unicode text.")
+        changes["password"] = password
+    return ItemChanges(**changes)
+
+
+def duration(value: object, name: str) -> timedelta:
+    if not isinstance(value, str):
+        raise Invalid(f"{name} is a duration such as 7d.")
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise Invalid(f"Bad {name}: {exc}.") from None
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # JSON may escape a lone surrogate
+        return False
+    return True
 
 
 # ---- answers ---------------------------------------------------------------------------------
@@ -145,6 +304,21 @@ def item_json(item: Item, service: ContentService) -> dict[str, object]:
     return data
 
 
+def listed_json(item: ListedItem, service: ContentService) -> dict[str, object]:
+    """An item in a listing: as item_json, and a paste's first line."""
+    data = item_json(item, service)
+    if item.kind == "text":
+        data["first_line"] = item.first_line
+    return data
+
+
+def outcome_json(outcome: BulkOutcome) -> dict[str, object]:
+    if outcome.done:
+        return {"id": outcome.content_id, "ok": True}
+    error = {"code": outcome.code, "message": outcome.message}
+    return {"id": outcome.content_id, "ok": False, "error": error}
+
+
 def created_json(created: Created, service: ContentService) -> dict[str, object]:
     return {
         **item_json(created.item, service),
@@ -166,7 +340,9 @@ ROUTES = [
     web.get(f"{API}/openapi.json", openapi_json),
     web.post(f"{API}/items", create_item),
     web.get(f"{API}/items", list_items),
+    web.post(f"{API}/items/bulk", bulk_items),  # before {content_id}, which it would match
     web.get(f"{API}/items/{{content_id}}", get_item),
+    web.patch(f"{API}/items/{{content_id}}", update_item),
     web.delete(f"{API}/items/{{content_id}}", delete_item),
     web.get(f"{API}/items/{{content_id}}/stats", item_stats),
     web.delete(ITEM_PATH, delete_item),  # curl -X DELETE with the delete token

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.models import KINDS, VISIBILITIES
-from bot.service import ALIAS_PATTERN, ID_PATTERN
+from bot.models import BULK_ACTIONS, KINDS, VISIBILITIES
+from bot.service import ALIAS_PATTERN, ID_PATTERN, MAX_PASSWORD, MAX_VIEWS_LIMIT
+from bot.service.listing import MAX_EXPIRING, MAX_TEXT, SCAN_LIMIT
+from bot.service.owning import MAX_BULK
 from bot.web.errors import BY_CODE
 
 Schema = dict[str, Any]
@@ -144,6 +146,12 @@ SCHEMAS: dict[str, Schema] = {
             "width": {"type": "integer", "minimum": 1},
             "height": {"type": "integer", "minimum": 1},
             "thumb_url": {"type": "string", "format": "uri", "description": "WebP, ≤ 512 px."},
+            "first_line": _nullable(
+                "string",
+                maxLength=200,
+                description="In listings, a paste's first line with something on it (null "
+                "for pastes stored before refbin kept it).",
+            ),
         },
         "allOf": [
             {
@@ -220,6 +228,87 @@ SCHEMAS: dict[str, Schema] = {
                     },
                 },
             },
+        },
+    },
+    "ItemChanges": {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": False,
+        "description": "What to change; fields left out stay as they are.",
+        "properties": {
+            "expires": _nullable(
+                "string",
+                description="A lifetime from now (`7d`), a time to add to the present expiry "
+                "(`+7d`), or null for never (when the instance has no maximum).",
+                examples=["30d", "+7d"],
+            ),
+            "max_views": _nullable(
+                "integer",
+                minimum=1,
+                maximum=MAX_VIEWS_LIMIT,
+                description="More than the views it has had; null removes the limit.",
+            ),
+            "visibility": {
+                "enum": list(VISIBILITIES),
+                "description": "The item keeps its id: one made private later keeps its short id.",
+            },
+            "password": _nullable(
+                "string", minLength=1, maxLength=MAX_PASSWORD, description="null removes it."
+            ),
+        },
+    },
+    "BulkRequest": {
+        "type": "object",
+        "required": ["action", "ids"],
+        "additionalProperties": False,
+        "properties": {
+            "action": {"enum": list(BULK_ACTIONS)},
+            "ids": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_BULK,
+                "items": {"type": "string"},
+                "description": "Repeats count once.",
+            },
+            "by": {
+                "type": "string",
+                "description": "For `extend`: how much later each item expires (`7d`).",
+            },
+            "visibility": {"enum": list(VISIBILITIES), "description": "For `visibility`."},
+        },
+        "allOf": [
+            {
+                "if": {"properties": {"action": {"const": "extend"}}},
+                "then": {"required": ["by"]},
+                "else": {"not": {"required": ["by"]}},
+            },
+            {
+                "if": {"properties": {"action": {"const": "visibility"}}},
+                "then": {"required": ["visibility"]},
+                "else": {"not": {"required": ["visibility"]}},
+            },
+        ],
+    },
+    "BulkResult": {
+        "type": "object",
+        "required": ["results"],
+        "additionalProperties": False,
+        "properties": {
+            "results": {
+                "type": "array",
+                "description": "One per id asked for, in order. Another's item is `not_found`, "
+                "as one that does not exist.",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "ok"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "id": {"type": "string"},
+                        "ok": {"type": "boolean"},
+                        "error": {"$ref": "#/components/schemas/Error/properties/error"},
+                    },
+                },
+            }
         },
     },
     "NewLink": {
@@ -441,8 +530,34 @@ PATHS: dict[str, Schema] = {
             "operationId": "listItems",
             "summary": "Your items, newest first, a page at a time",
             "security": _OWNER,
+            "description": "Every filter given must hold. Newest first; with `expiring`, "
+            "soonest expiry first. With a filter that has no index of its own (`q`, "
+            "`visibility=public`, `has_password=false`, two filters at once), each page looks "
+            f"at up to {SCAN_LIMIT:,} of your items, so a page may hold fewer items than "
+            "`limit` (even none) while `next_cursor` is not null.",
             "parameters": [
                 {"name": "kind", "in": "query", "schema": {"enum": list(KINDS)}},
+                {"name": "visibility", "in": "query", "schema": {"enum": list(VISIBILITIES)}},
+                {
+                    "name": "expiring",
+                    "in": "query",
+                    "description": "Only items that expire within this many days.",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_EXPIRING.days},
+                },
+                {"name": "has_password", "in": "query", "schema": {"type": "boolean"}},
+                {
+                    "name": "view_limited",
+                    "in": "query",
+                    "description": "Only items with (true) or without (false) a view limit.",
+                    "schema": {"type": "boolean"},
+                },
+                {
+                    "name": "q",
+                    "in": "query",
+                    "description": "A piece of the id, the file name or the link's target "
+                    "(any case).",
+                    "schema": {"type": "string", "maxLength": MAX_TEXT},
+                },
                 {"name": "cursor", "in": "query", "schema": {"type": "string"}},
                 {
                     "name": "limit",
@@ -467,7 +582,72 @@ PATHS: dict[str, Schema] = {
                 **_errors("unauthorized", "not_found", "gone", "blocked", "rate_limited"),
             },
         },
+        "patch": {
+            "operationId": "updateItem",
+            "summary": "Change one of your items: expiry, view limit, visibility, password",
+            "security": _OWNER,
+            "parameters": [_ref("parameters", "ContentId")],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": _ref("schemas", "ItemChanges"),
+                        "examples": {
+                            "extend": {"value": {"expires": "+7d"}},
+                            "lock": {"value": {"visibility": "private", "password": "s3cret"}},
+                        },
+                    }
+                },
+            },
+            "responses": {
+                "200": _json(_ref("schemas", "Item"), "The item as it is now."),
+                **_errors(
+                    "invalid",
+                    "unauthorized",
+                    "forbidden",
+                    "not_found",
+                    "gone",
+                    "too_large",
+                    "unsupported_media_type",
+                    "rate_limited",
+                    "unavailable",
+                ),
+            },
+        },
         "delete": {"operationId": "deleteItem", **_DELETE_OPERATION},
+    },
+    f"{API}/items/bulk": {
+        "post": {
+            "operationId": "bulkItems",
+            "summary": "Delete, extend or change the visibility of many of your items at once",
+            "description": "In one transaction; the answer says what happened to each id.",
+            "security": _OWNER,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": _ref("schemas", "BulkRequest"),
+                        "examples": {
+                            "extend": {
+                                "value": {"action": "extend", "ids": ["aB3dE9x"], "by": "7d"}
+                            },
+                        },
+                    }
+                },
+            },
+            "responses": {
+                "200": _json(_ref("schemas", "BulkResult"), "What happened to each id."),
+                **_errors(
+                    "invalid",
+                    "unauthorized",
+                    "forbidden",
+                    "too_large",
+                    "unsupported_media_type",
+                    "rate_limited",
+                    "unavailable",
+                ),
+            },
+        }
     },
     f"{API}/items/{{content_id}}/stats": {
         "get": {

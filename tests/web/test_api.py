@@ -30,6 +30,7 @@ EXERCISED: set[tuple[str, str]] = set()
 ITEMS = "/api/v1/items"
 ITEM = "/api/v1/items/{content_id}"
 STATS = "/api/v1/items/{content_id}/stats"
+BULK = "/api/v1/items/bulk"
 
 
 def _pointer(*parts: str) -> str:
@@ -475,6 +476,24 @@ async def test_what_sharex_sends_is_understood(client: TestClient, token: str) -
     text.add_field("file", b"some text", filename="text.txt")
     _, created = await call(client, "POST", ITEMS, 201, data=text, headers=headers)
     assert created["kind"] == "file" and created["media_type"].startswith("text/plain")
+
+
+async def test_an_owner_changes_one_item_and_many(client: TestClient, token: str) -> None:
+    # The rules and refusals: tests/web/test_api_owner.py and tests/service/test_owning.py.
+    _, created = await call(client, "POST", ITEMS, 201, json={"text": "x"}, headers=bearer(token))
+    _, item = await call(
+        client,
+        "PATCH",
+        ITEM,
+        200,
+        content_id=created["id"],
+        json={"max_views": 3, "visibility": "unlisted"},
+        headers=bearer(token),
+    )
+    assert (item["max_views"], item["visibility"]) == (3, "unlisted")
+    body = {"action": "delete", "ids": [created["id"]]}
+    _, bulk = await call(client, "POST", BULK, 200, json=body, headers=bearer(token))
+    assert bulk == {"results": [{"id": created["id"], "ok": True}]}
 
 
 # ---- coverage of the document (keep last) ----------------------------------------------------
