@@ -221,3 +221,13 @@ def test_guessing_reads_a_bounded_sample() -> None:
     started = time.perf_counter()
     assert guess_prose_language(text) == "en"
     assert time.perf_counter() - started < 1
+
+
+def test_no_prose_code_is_a_pygments_language() -> None:
+    """So a `lang` value is prose or code, never both."""
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    for code in PROSE_LANGUAGES:
+        with pytest.raises(ClassNotFound):
+            get_lexer_by_name(code)
