@@ -391,6 +391,7 @@ DEEP = {
     "nested emphasis": "*a " * 20_000 + "x" + " a*" * 20_000,
     "nested links": "[" * 50_000 + "x" + "](/y)" * 50_000,
     "lists in quotes": "> - " * 5_000 + "x\n",
+    "parentheses after urls": ("www.a.example" + ")" * 1_900 + " ") * 200 + "x",
 }
 
 
