@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import socket
 from collections.abc import Iterable
@@ -17,6 +18,10 @@ _INSIDE_FORBIDDEN = re.compile(r"[\s\x00-\x20\x7f-\x9f\u200b-\u200f\u202a-\u202e
 # A host whose last label is a number is an IPv4 address to a browser (WHATWG URL), in any of
 # the old spellings: 2130706433, 0x7f.1, 0177.0.0.1 all mean 127.0.0.1.
 _NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
+ITSELF = "Links to this refbin itself cannot be shortened."
+# Names every machine gives itself (RFC 6761 reserves localhost and its subdomains; the others are
+# in Debian's and Red Hat's /etc/hosts). A visitor's browser takes them to the visitor's machine.
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
 
 
 def normalise_link(raw: str) -> str:
@@ -63,13 +68,59 @@ def link_host(url: str) -> str:
 
 
 def check_link_allowed(url: str, own_hosts: Iterable[str], blocked_domains: Iterable[str]) -> None:
-    """Refuse links back to refbin itself (redirect loops) and links to blocked domains."""
+    """Refuse links back to refbin itself (redirect loops) and links to blocked domains.
+
+    `url` is normalised; `own_hosts` are the hosts refbin is reached at, in any spelling.
+    """
     host = link_host(url)
-    if host in {h.lower() for h in own_hosts if h}:
-        raise Invalid("Links to this refbin itself cannot be shortened.")
+    if is_own_host(host, own_hosts):
+        raise Invalid(ITSELF)
     for domain in blocked_domains:
         if host == domain or host.endswith("." + domain):
             raise Blocked(f"Links to {domain} are blocked on this instance.")
+
+
+def is_own_host(host: str, own_hosts: Iterable[str]) -> bool:
+    """Whether `host` (of a normalised link) is one of `own_hosts` in another spelling.
+
+    Every spelling of an address is one address (`2130706433`, `127.1` and `[::ffff:127.0.0.1]`
+    are 127.0.0.1). When refbin is reached at a loopback or unspecified address, or at a loopback
+    name, every such host is refbin's: each of them leads a browser on that machine back to it.
+    """
+    own = {_identity(h) for h in own_hosts if h}
+    if not own:
+        return False
+    this = _identity(host)
+    return this in own or (_is_loopback(this) and any(_is_loopback(h) for h in own))
+
+
+def _identity(host: str) -> str:
+    """One spelling of a host: a name IDNA-encoded in lower case without its trailing dot, an
+    IPv4 address dotted, an IPv6 address compressed (an IPv4-mapped one as the IPv4 address)."""
+    host = host.strip("[]")
+    try:
+        host = _encode_host(host)
+    except Invalid:
+        return host.lower()
+    if ":" not in host:
+        return host
+    try:
+        address = ipaddress.IPv6Address(host)
+    except ValueError:
+        return host
+    mapped = address.ipv4_mapped
+    return str(mapped) if mapped is not None else str(address)
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether `host` (an `_identity`) leads a browser to the machine it runs on."""
+    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
 
 
 def _encode_host(host: str) -> str:
