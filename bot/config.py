@@ -100,6 +100,9 @@ class ServerSettings:
     anonymous_uploads: bool = True
     # Seconds an upload may stall before it is dropped with 408; 0 would refuse every form.
     read_timeout: int = field(default=30, metadata=_bounds(1))
+    # Seconds a request's line and headers may take to arrive in full (slow loris), counted from
+    # the connection for its first request and from the first byte for each later one.
+    header_timeout: int = field(default=20, metadata=_bounds(1))
 
     @property
     def base_url(self) -> str:
