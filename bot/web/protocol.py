@@ -1,14 +1,14 @@
 """refbin's HTTP connections: aiohttp's, with a deadline for each request's head and quiet
 refusals of malformed requests.
 
-aiohttp cuts a connection only after its keep-alive timeout of silence, so a client that sends a
-request's head a byte every few seconds holds the connection (and its memory) for as long as it
-likes (slow loris). Here the head (request line and headers) must be complete within
-`server.header_timeout` seconds: of the connection being made, for its first request, and of the
-first byte of each later one; otherwise the connection is closed, as nginx's
-client_header_timeout does. Bodies have deadlines of their own (bot/web/bodies.py), and an idle
-keep-alive connection is left to aiohttp's keep-alive timeout, so a proxy's pooled connections are
-never cut under it.
+aiohttp gives a request's head as long as its keep-alive timeout (an hour by default), however
+slowly it comes, so a client that sends a head a byte every few seconds holds the connection (and
+its memory) for that long; a thousand such clients hold a thousand (slow loris). Here the head
+(request line and headers) must be complete within `server.header_timeout` seconds: of the
+connection being made, for its first request, and of the first byte of each later one; otherwise
+the connection is closed, as nginx's client_header_timeout does. Bodies have deadlines of their own
+(bot/web/bodies.py), and an idle keep-alive connection is left to aiohttp's keep-alive timeout, so
+a proxy's pooled connections are never cut under it.
 
 A connection has at most one timer at a time: a head that arrives moves the deadline, not the
 timer, and the timer, when it fires early, sleeps on to the deadline. A redirect on a kept-alive
@@ -31,8 +31,7 @@ from aiohttp.web_protocol import RequestHandler
 
 log = logging.getLogger(__name__)
 
-
-_parse = RequestHandler.data_received
+_parse = RequestHandler.data_received  # aiohttp's own, called without super()'s cost per chunk
 
 
 class HeadDeadlineHandler(RequestHandler):
@@ -114,10 +113,12 @@ class HeadDeadlineHandler(RequestHandler):
 
 
 def _reason(exc: HttpProcessingError) -> str:
-    """The first line of aiohttp's message (the next ones quote the client's bytes)."""
-    lines = str(exc.message or type(exc).__name__).splitlines()
-    first = lines[0].rstrip(":") if lines else type(exc).__name__
-    return first.encode("ascii", "backslashreplace").decode()
+    """aiohttp's message up to its first blank line, in one line (what follows quotes the
+    client's bytes)."""
+    head = str(exc.message or "").split("\n\n", 1)[0]
+    words = [line.strip().rstrip(":") for line in head.splitlines() if line.strip()]
+    reason = ": ".join(words) or type(exc).__name__
+    return reason.encode("unicode_escape").decode("ascii")  # no control reaches the log
 
 
 class HeadDeadlineServer(web.Server):
@@ -133,7 +134,7 @@ class HeadDeadlineServer(web.Server):
         )
 
 
-class AppRunner(web.AppRunner):
+class HeadDeadlineRunner(web.AppRunner):
     """aiohttp's AppRunner, serving the app over HeadDeadlineHandler connections."""
 
     def __init__(self, app: web.Application, *, head_timeout: float, **kwargs: Any) -> None:
