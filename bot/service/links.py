@@ -19,9 +19,18 @@ _INSIDE_FORBIDDEN = re.compile(r"[\s\x00-\x20\x7f-\x9f\u200b-\u200f\u202a-\u202e
 # the old spellings: 2130706433, 0x7f.1, 0177.0.0.1 all mean 127.0.0.1.
 _NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
 ITSELF = "Links to this refbin itself cannot be shortened."
-# Names every machine gives itself (RFC 6761 reserves localhost and its subdomains; the others are
-# in Debian's and Red Hat's /etc/hosts). A visitor's browser takes them to the visitor's machine.
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+# The names a machine has for itself: RFC 6761 reserves localhost (and its subdomains); the others
+# are in Debian's and Red Hat's /etc/hosts; a connection to an unspecified address reaches the
+# machine itself. A visitor's browser takes each of them to the visitor's own machine.
+_UNSPECIFIED = frozenset({"0.0.0.0", "::"})  # noqa: S104 - names to refuse, not to bind
+_THIS_MACHINE = _UNSPECIFIED | {
+    "127.0.0.1",
+    "::1",
+    "localhost",
+    "localhost.localdomain",
+    "ip6-localhost",
+    "ip6-loopback",
+}
 
 
 def normalise_link(raw: str) -> str:
@@ -84,14 +93,20 @@ def is_own_host(host: str, own_hosts: Iterable[str]) -> bool:
     """Whether `host` (of a normalised link) is one of `own_hosts` in another spelling.
 
     Every spelling of an address is one address (`2130706433`, `127.1` and `[::ffff:127.0.0.1]`
-    are 127.0.0.1). When refbin is reached at a loopback or unspecified address, or at a loopback
-    name, every such host is refbin's: each of them leads a browser on that machine back to it.
+    are 127.0.0.1). The machine's own names for itself (`localhost`, 127.0.0.1, `[::1]`, and the
+    unspecified 0.0.0.0 and `[::]`, which a connection takes to the machine itself) are one host:
+    when refbin is reached at one of them, every one of them is refbin. Reached at an unspecified
+    address, refbin listens on all of them, so every loopback address (127.0.0.0/8) is refbin too.
     """
     own = {_identity(h) for h in own_hosts if h}
     if not own:
         return False
     this = _identity(host)
-    return this in own or (_is_loopback(this) and any(_is_loopback(h) for h in own))
+    if this in own:
+        return True
+    if _is_this_machine(this) and any(_is_this_machine(h) for h in own):
+        return True
+    return _is_loopback(this) and any(h in _UNSPECIFIED for h in own)
 
 
 def _identity(host: str) -> str:
@@ -112,15 +127,17 @@ def _identity(host: str) -> str:
     return str(mapped) if mapped is not None else str(address)
 
 
+def _is_this_machine(host: str) -> bool:
+    """Whether `host` (an `_identity`) is one of the names a machine has for itself."""
+    return host in _THIS_MACHINE or host.endswith(".localhost")
+
+
 def _is_loopback(host: str) -> bool:
-    """Whether `host` (an `_identity`) leads a browser to the machine it runs on."""
-    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
-        return True
+    """Whether `host` (an `_identity`) is a loopback address."""
     try:
-        address = ipaddress.ip_address(host)
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-    return address.is_loopback or address.is_unspecified
 
 
 def _encode_host(host: str) -> str:
