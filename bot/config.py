@@ -136,6 +136,9 @@ class ServerSettings:
     admins: tuple[int, ...] = field(default=(), metadata=_parse(_discord_ids))
     # A web session ends after this long unused (every use renews it).
     session_idle: timedelta = field(default=timedelta(days=30), metadata=_parse(_session_idle))
+    # Seconds a request's line and headers may take to arrive in full (slow loris), counted from
+    # the connection for its first request and from the first byte for each later one.
+    header_timeout: int = field(default=20, metadata=_bounds(1))
 
     @property
     def base_url(self) -> str:

@@ -15,6 +15,7 @@ from bot.jobs import Jobs
 from bot.runtime import Runtime, open_runtime
 from bot.service import ContentService
 from bot.web import create_app
+from bot.web.protocol import HeadDeadlineRunner
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,12 @@ async def run(
 async def start_web(service: ContentService) -> web.AppRunner:
     """Start the aiohttp server on the configured host and port; print where it listens."""
     settings = service.settings
-    runner = web.AppRunner(create_app(service), access_log=None, shutdown_timeout=10)
+    runner = HeadDeadlineRunner(
+        create_app(service),
+        head_timeout=settings.server.header_timeout,
+        access_log=None,
+        shutdown_timeout=10,
+    )
     await runner.setup()
     site = web.TCPSite(runner, settings.server.host, settings.server.port)
     await site.start()

@@ -4,7 +4,9 @@ In order: trusted forwarding headers (the client's address, scheme and host), th
 cross-site posts, the rate limits, the handler, the mapping of domain errors to a status with a
 JSON body (or a page, for browsers), JSON for every answer under /api/ (aiohttp's own 404, 405
 and 413 included), `nosniff` and a referrer policy on every answer, and finally the request's
-count and time in the metrics, with the status all of that settled on.
+count and time in the metrics, with the status all of that settled on (499 when the client went
+away first: its connection's loss is no fault of refbin's, so it is neither logged as one nor
+counted as a 5xx).
 
 This is not an aiohttp middleware on purpose: aiohttp runs a middleware as one more coroutine
 per layer, plus one of its own for any app with middlewares, and seven layers cost as much CPU
@@ -93,6 +95,12 @@ class Guard:
                         response = not_found_page(request)
                     else:
                         raise
+                except ConnectionError:
+                    if request.transport is not None:
+                        raise  # a connection of ours failed, not the client's
+                    # The client went away (an upload cut short): its doing, not an outage.
+                    log.debug("%s %s: the client went away", method, request.path)
+                    response = web.Response(status=499)  # never sent: there is no one to tell
                 except Exception:
                     if not in_api:
                         raise

@@ -1,8 +1,10 @@
 """Prometheus metrics at `GET /metrics`, kept in a registry of the app's own.
 
 Requests are labelled by their route's pattern (`/{content_id}/raw`), never by the URL, so ids
-cannot blow up the number of series. Each process exposes its own numbers; with several web
-processes, Prometheus scrapes each of them.
+cannot blow up the number of series. A request whose client went away before the answer (an
+upload cut short) is counted with status 499, as nginx logs it, so that only refbin's own faults
+are 5xx. Each process exposes its own numbers; with several web processes, Prometheus scrapes
+each of them.
 """
 
 from __future__ import annotations

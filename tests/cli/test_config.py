@@ -139,6 +139,7 @@ def test_variables_refbin_reads_that_are_not_settings_are_allowed() -> None:
         ("", {"REFBIN_SERVER_PORT": "99999"}, "REFBIN_SERVER_PORT: must be 1 to 65535"),
         ('[server]\npublic_url = "http://bin.example:99999"\n', {}, "Port out of range"),
         ("[server]\nread_timeout = 0\n", {}, "server.read_timeout: must be 1 to"),
+        ("[server]\nheader_timeout = 0\n", {}, "server.header_timeout: must be 1 to"),
         ("[database]\npool_max = 0\n", {}, "database.pool_max: must be 1 to"),
         (
             "[database]\npool_min = 5\n",
