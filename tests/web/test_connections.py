@@ -66,6 +66,7 @@ async def server(runtime: Runtime) -> AsyncIterator[Server]:
             port=port,
             header_timeout=HEAD_TIMEOUT,
             read_timeout=READ_TIMEOUT,
+            min_upload_rate=0,  # the body's own pace has tests of its own (test_slow_bodies.py)
         ),
     )
     runner = await start_web(service)
