@@ -11,6 +11,25 @@ Kind = Literal["url", "text", "image", "file"]
 Visibility = Literal["public", "unlisted", "private"]
 KINDS: tuple[Kind, ...] = ("url", "text", "image", "file")
 VISIBILITIES: tuple[Visibility, ...] = ("public", "unlisted", "private")
+# How each kind is named, in every front end: a title ("Paste"), one ("a paste"), several.
+KIND_TITLES: dict[Kind, str] = {
+    "url": "Short link",
+    "text": "Paste",
+    "image": "Image",
+    "file": "File",
+}
+KIND_ONE: dict[Kind, str] = {
+    "url": "a link",
+    "text": "a paste",
+    "image": "an image",
+    "file": "a file",
+}
+KIND_PLURALS: dict[Kind, str] = {
+    "url": "links",
+    "text": "pastes",
+    "image": "images",
+    "file": "files",
+}
 
 
 @dataclass(frozen=True)

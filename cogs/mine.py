@@ -13,12 +13,11 @@ from bot.discord.caller import check_rate, identify
 from bot.discord.render import COLOUR, mine_line
 from bot.discord.tree import answer, defer, update
 from bot.discord.ui import OwnedView
-from bot.models import KINDS, Kind, Page
+from bot.models import KIND_PLURALS, KINDS, Kind, Page
 from bot.service import ContentService
-from bot.service.guilds import KIND_NAMES
 
 PAGE_SIZE = 5
-KIND_CHOICES = [app_commands.Choice(name=KIND_NAMES[kind], value=kind) for kind in KINDS]
+KIND_CHOICES = [app_commands.Choice(name=KIND_PLURALS[kind], value=kind) for kind in KINDS]
 
 
 class MinePages(OwnedView):

@@ -20,9 +20,10 @@ from discord.ext import commands
 
 from bot.discord.app import RefbinBot
 from bot.discord.caller import check_rate, identify
-from bot.discord.render import COLOUR, KIND_TITLES, when
+from bot.discord.render import COLOUR, when
 from bot.discord.tree import answer, defer, update
 from bot.discord.ui import ItemButton, lasting_view
+from bot.models import KIND_TITLES
 from bot.service import ContentService
 from bot.service.reminders import Delivery, Reminder, ReminderJob
 

@@ -13,15 +13,14 @@ from datetime import datetime
 
 import discord
 
-from bot.models import Created, Item, Stats
-from bot.service.guilds import KIND_NAMES, GuildSettings
+from bot.models import KIND_PLURALS, KIND_TITLES, Created, Item, Stats
+from bot.service.guilds import GuildSettings
 from bot.service.links import link_host
 from bot.units import format_duration, format_size
 
 COLOUR = discord.Colour(0x3B82F6)
 PREVIEW_LINES = 12
 PREVIEW_CHARS = 1000
-KIND_TITLES = {"url": "Short link", "text": "Paste", "image": "Image", "file": "File"}
 _LANGUAGE_TAG = re.compile(r"^[A-Za-z0-9_+#-]{1,20}$")
 _ZERO_WIDTH_SPACE = "\u200b"
 
@@ -137,7 +136,7 @@ def settings_embed(settings: GuildSettings, *, instance_upload_limit: int) -> di
     embed.add_field(name="Auto-paste", value=auto, inline=False)
     expiry = format_duration(settings.default_expiry) if settings.default_expiry else "none"
     embed.add_field(name="Default expiry", value=expiry, inline=True)
-    kinds = ", ".join(KIND_NAMES[k] for k in settings.allowed_kinds)
+    kinds = ", ".join(KIND_PLURALS[k] for k in settings.allowed_kinds)
     embed.add_field(name="Members may store", value=kinds, inline=True)
     limit = settings.upload_limit_within(instance_upload_limit)
     embed.add_field(name="Upload limit", value=format_size(limit), inline=True)

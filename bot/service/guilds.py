@@ -14,10 +14,9 @@ from bot.config import LimitSettings
 from bot.db import Database
 from bot.db import guilds as guilds_sql
 from bot.errors import Forbidden, Invalid
-from bot.models import KINDS, Kind
+from bot.models import KIND_PLURALS, KINDS, Kind
 from bot.units import format_size
 
-KIND_NAMES: dict[Kind, str] = {"url": "links", "text": "pastes", "image": "images", "file": "files"}
 MAX_AUTO_PASTE_CHANNELS = 25
 MAX_AUTO_PASTE_LINES = 10_000
 
@@ -49,7 +48,7 @@ class GuildSettings:
     def check_kind(self, kind: Kind) -> None:
         """Forbidden unless members of this server may store this kind of item."""
         if kind not in self.allowed_kinds:
-            raise Forbidden(f"This server does not allow storing {KIND_NAMES[kind]}.")
+            raise Forbidden(f"This server does not allow storing {KIND_PLURALS[kind]}.")
 
     def expiry(self, asked: timedelta | None) -> timedelta | None:
         """The expiry for a new item: what the member asked for, else the server's default."""

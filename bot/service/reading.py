@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from bot.db import items, visits
 from bot.errors import Blocked, Gone, Invalid, NotFound, PasswordRequired
-from bot.models import Item, Kind, Stats, Visit
+from bot.models import KIND_ONE, Item, Kind, Stats, Visit
 from bot.service.core import Core, store_outage
 from bot.service.grants import SEEN, UNLOCK, Grants
 from bot.service.ids import ID_PATTERN
@@ -21,7 +21,6 @@ from bot.service.passwords import GuessLimiter, verify_password
 from bot.service.policy import needs_password, shown_to
 
 USED_UP = "This item has been viewed as many times as it was allowed."
-KIND_NAMES = {"url": "a link", "text": "a paste", "image": "an image", "file": "a file"}
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,7 @@ class Reading:
         is spent."""
         item = await self.get(content_id, cached=True, used_up=seen is not None)
         if kind is not None and item.kind != kind:
-            raise NotFound(f"This item is not {KIND_NAMES[kind]}.")
+            raise NotFound(f"This item is not {KIND_ONE[kind]}.")
         await self._check_access(item, password, unlock, client)
         if item.max_views is None:
             return Opened(item if visit is None else await self._count(item, visit))

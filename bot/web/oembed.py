@@ -15,7 +15,7 @@ from urllib.parse import urlencode, urlsplit
 from aiohttp import web
 
 from bot.errors import NotFound
-from bot.models import Item
+from bot.models import KIND_TITLES, Item
 from bot.service.images import THUMB_SIZE
 from bot.service.policy import shown_to
 from bot.web.keys import SERVICE_KEY
@@ -66,7 +66,7 @@ def thumb_size(width: int, height: int) -> tuple[int, int]:
 
 
 def kind_label(item: Item) -> str:
-    return {"url": "Short link", "text": "Paste", "image": "Image", "file": "File"}[item.kind]
+    return KIND_TITLES[item.kind]
 
 
 def _photo(request: web.Request, base: str, item: Item) -> dict[str, Any]:
