@@ -15,7 +15,8 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from bot.errors import Invalid, TimedOut
-from bot.models import ItemChanges, ListFilter
+from bot.models import Item, ItemChanges, ListFilter, Stats
+from bot.service.sessions import Account
 from bot.units import parse_duration
 from bot.web.account_pages import account_page
 from bot.web.auth import see_other
@@ -29,7 +30,6 @@ SOON = timedelta(days=7)  # "expiring soon"
 EXTEND_BY = timedelta(days=7)  # what "Extend" adds
 FILTER_NAMES = ("kind", "visibility", "expiring", "password", "limited", "q")
 VISIBILITIES = ("public", "unlisted", "private")
-NOT_YOURS = "No such item, or it is not yours."
 
 
 def dashboard_filter(query: dict[str, str]) -> ListFilter:
@@ -92,12 +92,14 @@ async def read_posted(request: web.Request) -> dict[str, list[str]]:
 
 
 def only(fields: dict[str, list[str]], allowed: set[str]) -> None:
+    """Refuse a field the form does not have, naming it."""
     unknown = sorted(set(fields) - allowed)
     if unknown:
         raise Invalid(f"Unknown field(s): {', '.join(unknown)}.")
 
 
 def single(fields: dict[str, list[str]], name: str) -> str:
+    """A field given at most once, trimmed ('' when absent)."""
     values = fields.get(name, [])
     if len(values) > 1:
         raise Invalid(f"{name} is given more than once.")
@@ -135,7 +137,7 @@ async def bulk(request: web.Request) -> web.Response:
     return response
 
 
-async def owned_item(request: web.Request, owner_id: int):  # noqa: ANN201 - (Item, Stats)
+async def owned_item(request: web.Request, owner_id: int) -> tuple[Item, Stats]:
     """The item named in the path and its stats, if it is `owner_id`'s (NotFound otherwise)."""
     content_id = request.match_info["content_id"]
     service = service_of(request)
@@ -151,7 +153,10 @@ async def item_page(request: web.Request) -> web.Response:
     return item_response(request, account, item, stats)
 
 
-def item_response(request, account, item, stats, error: str = "") -> web.Response:  # noqa: ANN001
+def item_response(
+    request: web.Request, account: Account, item: Item, stats: Stats, error: str = ""
+) -> web.Response:
+    """The item's page (with `error` above the form when a change was refused)."""
     service = service_of(request)
     return account_page(
         request,
