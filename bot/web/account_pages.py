@@ -1,4 +1,4 @@
-"""The signed-in person's pages under /me: their items (a placeholder for the dashboard), their
+"""The signed-in person's pages under /me: their items (the dashboard: bot/web/dashboard.py), their
 sessions, their API tokens (and a ShareX config for one).
 
 Every page needs a session (`required_account`: a GET is sent to sign in first, a POST is
@@ -32,7 +32,6 @@ from bot.web.sharex import uploader
 from bot.web.templating import remaining, render_page, when
 
 KINDS = {"url": "link", "text": "paste", "image": "image", "file": "file"}
-PAGE_SIZE = 20
 
 
 def describe(item: Item) -> str:
@@ -98,17 +97,6 @@ def id_field(form: dict[str, str], name: str, missing: str) -> int:
     if not text.isdigit() or len(text) > 18:
         raise NotFound(missing)
     return int(text)
-
-
-# ---- your items: a placeholder until the dashboard --------------------------------------------
-
-
-async def my_items(request: web.Request) -> web.Response:
-    """GET /me: the person's items, newest first (the dashboard replaces this page)."""
-    account = await required_account(request)
-    after = request.query.get("after") or None
-    page = await service_of(request).list_owned(account.owner_id, cursor=after, limit=PAGE_SIZE)
-    return account_page(request, "me.html", account, "items", page=page, after=after)
 
 
 # ---- sessions -----------------------------------------------------------------------------------
@@ -203,7 +191,6 @@ async def sharex_for_token(request: web.Request) -> web.Response:
 
 
 ROUTES = [
-    web.get("/me", my_items),
     web.get("/me/sessions", sessions_page),
     web.post("/me/sessions/revoke", revoke_session),
     web.post("/me/sessions/revoke-all", revoke_all_sessions),

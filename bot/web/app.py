@@ -13,6 +13,7 @@ from bot.web import (
     admin,
     api,
     auth,
+    dashboard,
     home,
     item_pages,
     items,
@@ -53,6 +54,7 @@ ROUTES: tuple[web.RouteDef, ...] = (
     *templating.ROUTES,
     *sharex.ROUTES,
     *auth.ROUTES,  # sign-in with Discord, then the signed-in pages: /me, /admin
+    *dashboard.ROUTES,
     *account_pages.ROUTES,
     *admin.ROUTES,
     *metrics.ROUTES,

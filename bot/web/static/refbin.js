@@ -33,6 +33,27 @@
     }
   }
 
+  // ---- the dashboard: tick every item on the page at once ------------------------------------
+
+  $all("[data-select-all]").forEach(function (box) {
+    var list = $(box.dataset.selectAll);
+    if (!list) return;
+    var picks = $all("input.pick", list);
+    box.closest("label").hidden = false;
+    box.addEventListener("change", function () {
+      picks.forEach(function (pick) {
+        pick.checked = box.checked;
+      });
+    });
+    list.addEventListener("change", function () {
+      var ticked = picks.filter(function (pick) {
+        return pick.checked;
+      }).length;
+      box.checked = ticked === picks.length;
+      box.indeterminate = ticked > 0 && ticked < picks.length;
+    });
+  });
+
   // ---- copying ------------------------------------------------------------------------
 
   function copyText(text) {
