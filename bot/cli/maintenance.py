@@ -220,9 +220,9 @@ def print_check(report: CheckReport, out: TextIO) -> None:
     for blob in report.bad_blobs:
         users = f"used by {', '.join(blob.users)}" if blob.users else "used by no item"
         found = (
-            ""
-            if blob.found_size is None
-            else f", {blob.found_size:,} of {blob.expected_size:,} bytes"
+            f", {blob.found_size:,} bytes instead of {blob.expected_size:,}"
+            if blob.problem == "wrong size"
+            else ""
         )
         print(f"  {blob.problem} {blob.sha256}{found}: {users}", file=out)
     for violation in report.subtype_violations:
