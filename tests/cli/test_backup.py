@@ -16,19 +16,21 @@ import signal
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from bot.config import DatabaseSettings, Settings
+from bot.config import DatabaseSettings, Settings, StorageSettings
 from bot.db import pgcluster
 from bot.models import Created, Visit
 from bot.runtime import Runtime, open_runtime
 from bot.service import ContentService
 from storage.local import LocalBlobStore
 from tests.helpers import chunks_of, id_of, png_bytes
+from tests.storage_fixtures import S3Server, s3_server_fixture  # noqa: F401 - `s3_server`
 
 
 def refbin(
@@ -236,3 +238,52 @@ def test_restore_refuses_a_folder_without_a_manifest(
 
     assert refused.returncode == 1
     assert "no manifest.json" in refused.stderr.decode()
+
+
+# ---- S3 -------------------------------------------------------------------------------------
+
+
+async def test_with_s3_blobs_are_listed_or_with_blobs_copied_and_restore_to_local(
+    settings: Settings, database_url: str, tmp_path: Path, fresh_dir: Path, s3_server: S3Server
+) -> None:
+    s3 = dataclasses.replace(s3_server.settings, prefix=f"backup-{uuid.uuid4().hex}/")
+    on_s3 = dataclasses.replace(settings, storage=StorageSettings(backend="s3", s3=s3))
+    async with open_runtime(on_s3) as runtime:
+        paste = await runtime.service.add_paste("kept in a bucket\n")
+        await runtime.service.add_upload(chunks_of(png_bytes()), filename="red.png")
+    env = {name: value for name, value in os.environ.items() if not name.startswith("REFBIN_")}
+    env = with_pg_programs(env) | {
+        "REFBIN_DATABASE_URL": database_url,
+        "REFBIN_DATABASE_DATA_DIR": str(settings.data_dir),
+        "REFBIN_SECRET": settings.secret,
+        "REFBIN_STORAGE_BACKEND": "s3",
+        "REFBIN_STORAGE_S3_BUCKET": s3.bucket,
+        "REFBIN_STORAGE_S3_ENDPOINT_URL": str(s3.endpoint_url),
+        "REFBIN_STORAGE_S3_PATH_STYLE": "true",
+        "REFBIN_STORAGE_S3_PREFIX": s3.prefix,
+        "REFBIN_STORAGE_S3_ACCESS_KEY_ID": str(s3.access_key_id),
+        "REFBIN_STORAGE_S3_SECRET_ACCESS_KEY": str(s3.secret_access_key),
+    }
+
+    listed = await asyncio.to_thread(refbin, "backup", str(tmp_path / "listed"), env=env)
+    copied = await asyncio.to_thread(
+        refbin, "backup", str(tmp_path / "copied"), "--with-blobs", env=env
+    )
+    local_env = {k: v for k, v in env.items() if k != "REFBIN_DATABASE_URL"}
+    local_env |= {"REFBIN_DATABASE_DATA_DIR": str(fresh_dir), "REFBIN_STORAGE_BACKEND": "local"}
+    restored = await asyncio.to_thread(refbin, "restore", str(tmp_path / "copied"), env=local_env)
+    checked = await asyncio.to_thread(refbin, "check", env=local_env)
+
+    assert listed.returncode == 0, listed.stderr
+    assert "none: they stay in s3" in listed.stdout.decode()
+    manifest = json.loads((tmp_path / "listed" / "manifest.json").read_text())
+    assert manifest["storage"] == {"backend": "s3", "blobs_copied": False}
+    assert len(manifest["blobs"]) == 3 and not (tmp_path / "listed" / "blobs").exists()
+    assert copied.returncode == 0, copied.stderr
+    assert "copied and verified:    3" in copied.stdout.decode()
+    backup_store = LocalBlobStore(tmp_path / "copied" / "blobs")
+    assert paste.item.sha256 is not None
+    assert backup_store.path_for(paste.item.sha256).read_bytes() == b"kept in a bucket\n"
+    assert restored.returncode == 0, restored.stderr
+    assert "blobs copied, verified: 3" in restored.stdout.decode()
+    assert checked.returncode == 0, checked.stdout
