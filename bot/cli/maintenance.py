@@ -218,7 +218,11 @@ def print_check(report: CheckReport, out: TextIO) -> None:
     for label, value in rows:
         print(f"{label + ':':<24}{value}", file=out)
     for blob in report.bad_blobs:
-        users = f"used by {', '.join(blob.users)}" if blob.users else "used by no item"
+        users = (
+            f"used by {', '.join(blob.users)}"
+            if blob.users
+            else "used by no item (harmless: the sweep removes it)"
+        )
         found = (
             f", {blob.found_size:,} bytes instead of {blob.expected_size:,}"
             if blob.problem == "wrong size"

@@ -87,9 +87,14 @@ async def test_unused_blobs_are_counted_not_faulted(
         await conn.close()
     await runtime.service.add_paste("fresh\n")
     fresh = await check(runtime)
+    assert items["file"].item.sha256
+    local(runtime).path_for(items["file"].item.sha256).unlink()  # as the sweep would
+    swept = await check(runtime)
 
     assert fresh.ok
     assert (fresh.used, fresh.unused_sweepable, fresh.unused_recent) == (4, 1, 0)
+    assert swept.ok  # an unused blob without bytes harms no item
+    assert [(b.problem, b.users) for b in swept.bad_blobs] == [("missing", ())]
 
 
 async def test_an_item_without_its_subtype_row_breaks_the_rule(
