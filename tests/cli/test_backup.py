@@ -287,3 +287,30 @@ async def test_with_s3_blobs_are_listed_or_with_blobs_copied_and_restore_to_loca
     assert restored.returncode == 0, restored.stderr
     assert "blobs copied, verified: 3" in restored.stdout.decode()
     assert checked.returncode == 0, checked.stdout
+
+
+async def test_a_backup_taken_under_load_restores_to_a_consistent_instance(
+    source: Source, tmp_path: Path, fresh_dir: Path
+) -> None:
+    service = source.runtime.service
+    made: list[str] = []
+    backing_up = asyncio.create_task(
+        asyncio.to_thread(refbin, "backup", str(tmp_path / "backup"), env=source.env)
+    )
+    n = 0
+    while not backing_up.done():  # creates and reads, as a serving refbin would see them
+        n += 1
+        created = await service.add_upload(
+            chunks_of(os.urandom(50_000) + str(n).encode()), filename=f"load{n}.bin"
+        )
+        made.append(created.item.content_id)
+        await service.resolve(source.items["paste"].item.content_id, visit=Visit())
+    backed = await backing_up
+    target_env = fresh_instance(source, fresh_dir)
+    restored = await asyncio.to_thread(refbin, "restore", str(tmp_path / "backup"), env=target_env)
+    checked = await asyncio.to_thread(refbin, "check", env=target_env)
+
+    assert made, "the load ran beside the backup"
+    assert backed.returncode == 0, backed.stderr
+    assert restored.returncode == 0, restored.stderr  # row counts matched the manifest
+    assert checked.returncode == 0, checked.stdout  # every item's blob came with it
