@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.cli import maintenance
 from bot.config import ConfigError, Settings, load_settings
 from bot.errors import Invalid, NotFound, RefbinError
 from bot.models import ApiToken, Item, ItemOptions
@@ -113,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     copy.add_argument(
         "--no-switch", action="store_true", help="copy and verify only; change no configuration"
     )
+    maintenance.add_commands(sub, _command)
     return parser
 
 
@@ -236,6 +238,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             switch=not args.no_switch,
         )
         return asyncio.run(run_copy(settings, request))
+    if command in maintenance.COMMANDS:
+        return maintenance.run(args, settings)
     return asyncio.run(_admin(args, settings))
 
 
