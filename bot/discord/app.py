@@ -20,6 +20,7 @@ from typing import Any
 
 import aiohttp
 import discord
+from discord import app_commands
 from discord.ext import commands
 
 from bot.config import ConfigError, DiscordSettings, Settings
@@ -73,11 +74,16 @@ class RefbinBot(commands.Bot):
         sync_globally: bool = False,
         **options: Any,
     ) -> None:
+        dms = settings.discord.dms
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
             intents=intents_for(settings.discord),
             tree_cls=RefbinTree,
+            # Discord offers the commands in DMs only when the operator allows it (discord.dms).
+            allowed_contexts=app_commands.AppCommandContext(
+                guild=True, dm_channel=dms, private_channel=dms
+            ),
             allowed_mentions=discord.AllowedMentions.none(),
             **options,
         )
@@ -115,6 +121,21 @@ class RefbinBot(commands.Bot):
 
     async def on_ready(self) -> None:
         log.info("Discord bot %s is in %d servers", self.user, len(self.guilds))
+        for guild in list(self.guilds):  # servers joined while the bot was not running
+            await self.leave_if_not_allowed(guild)
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.leave_if_not_allowed(guild)
+
+    async def leave_if_not_allowed(self, guild: discord.Guild) -> None:
+        """Leave a server that `discord.allowed_guilds` does not name."""
+        if self.settings.discord.allows_guild(guild.id):
+            return
+        log.info("leaving server %s (%s): not in discord.allowed_guilds", guild.id, guild.name)
+        try:
+            await guild.leave()
+        except discord.HTTPException:
+            log.warning("could not leave server %s", guild.id, exc_info=True)
 
 
 class ShardedRefbinBot(RefbinBot, commands.AutoShardedBot):

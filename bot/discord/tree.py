@@ -25,8 +25,26 @@ log = logging.getLogger(__name__)
 PUBLIC_LOADER = "refbin.public_loader"
 
 
+NOT_IN_DMS = "Commands do not work in DMs on this instance; use them in a server."
+
+
 class RefbinTree(app_commands.CommandTree):
-    """The bot's command tree: every app command error goes through `report_error`."""
+    """The bot's command tree: every app command error goes through `report_error`, and
+    commands run only where the operator allows them (`discord.allowed_guilds`, `discord.dms`)."""
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        settings = getattr(self.client, "settings", None)
+        if settings is None:
+            return True
+        if interaction.guild_id is not None:
+            # A server the bot is leaving (or was never allowed in) gets no answer at all.
+            return settings.discord.allows_guild(interaction.guild_id)
+        if settings.discord.dms:
+            return True
+        # Discord offers no command in DMs when they are off; this answers a stale client.
+        if interaction.type is discord.InteractionType.application_command:
+            await interaction.response.send_message(NOT_IN_DMS, ephemeral=True)
+        return False
 
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
