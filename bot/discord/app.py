@@ -43,6 +43,7 @@ EXTENSIONS = (
 )
 AUTO_PASTE_EXTENSION = "cogs.autopaste"
 REMINDER_INTERVAL = 300.0
+NO_PREFIX: list[str] = []  # startswith(()) matches nothing
 DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=30, sock_read=60)
 
 
@@ -76,7 +77,9 @@ class RefbinBot(commands.Bot):
     ) -> None:
         dms = settings.discord.dms
         super().__init__(
-            command_prefix=commands.when_mentioned,
+            # Only app commands: no prefix matches, so "@refbin help" is not a command (and
+            # logs no CommandNotFound).
+            command_prefix=NO_PREFIX,
             help_command=None,
             intents=intents_for(settings.discord),
             tree_cls=RefbinTree,
@@ -108,11 +111,16 @@ class RefbinBot(commands.Bot):
 
     async def sync_commands(self) -> None:
         """To the development server at every start (instant); globally only when asked
-        (`refbin bot --sync`), since global changes take a while to reach every client."""
+        (`refbin bot --sync`), since global changes take a while to reach every client. A
+        global sync clears the development server's copies, which would otherwise show every
+        command twice there."""
         dev_guild = self.settings.discord.dev_guild
         if dev_guild:
             guild = discord.Object(dev_guild)
-            self.tree.copy_global_to(guild=guild)
+            if self.sync_globally:
+                self.tree.clear_commands(guild=guild)
+            else:
+                self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
             log.info("synced %d app commands to server %s", len(synced), dev_guild)
         if self.sync_globally:
