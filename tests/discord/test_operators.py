@@ -75,3 +75,59 @@ def test_allowed_guilds_are_read_from_the_file_and_the_environment(tmp_path) -> 
     assert dataclasses.replace(from_env.discord, allowed_guilds=()).allows_guild(99)
     assert not from_env.discord.allows_guild(99)
     assert NOT_IN_DMS.startswith("Commands do not work in DMs")
+
+
+async def test_a_command_from_a_dm_after_dms_were_turned_off_is_told_so(
+    discord_settings: Settings,
+) -> None:
+    async with running_refbin(
+        discord_settings, bot_options={"sync_globally": True}, discord_settings={"dms": True}
+    ) as refbin:
+        # the operator turns DMs off; a client still offers the command it saw before
+        settings = refbin.bot.settings
+        refbin.bot.settings = dataclasses.replace(
+            settings, discord=dataclasses.replace(settings.discord, dms=False)
+        )
+        answer = await refbin.command(
+            "shorten",
+            user=refbin.alice,
+            options={"url": "https://example.com/stale"},
+            channel=refbin.api.dm_channel(refbin.alice),
+        )
+
+    assert answer.ephemeral and answer.content == NOT_IN_DMS
+
+
+async def test_a_command_from_a_server_not_allowed_gets_no_answer(
+    discord_settings: Settings,
+) -> None:
+    async with running_refbin(discord_settings) as refbin:
+        await refbin.sync_to(refbin.other_guild)
+        settings = refbin.bot.settings
+        refbin.bot.settings = dataclasses.replace(
+            settings,
+            discord=dataclasses.replace(settings.discord, allowed_guilds=(refbin.other_guild.id,)),
+        )
+        refused = await refbin.api.slash_command(
+            "shorten",
+            user=refbin.alice,
+            channel=refbin.general,
+            options={"url": "https://example.com/refused"},
+        )
+        allowed_interaction = await refbin.api.slash_command(
+            "shorten",
+            user=refbin.alice,
+            channel=refbin.other_guild.channel("general"),
+            options={"url": "https://example.com/allowed"},
+        )
+        allowed = await refbin.answer_to(allowed_interaction)
+
+        def callbacks(interaction: dict) -> list:
+            path = f"/interactions/{interaction['id']}/{interaction['token']}/callback"
+            return refbin.api.find_requests("POST", path)
+
+        refused_callbacks = callbacks(refused)
+        allowed_callbacks = callbacks(allowed_interaction)
+
+    assert "example.com" in allowed.text
+    assert refused_callbacks == [] and len(allowed_callbacks) == 1
