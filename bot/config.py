@@ -76,16 +76,24 @@ def _strings(value: object) -> tuple[str, ...]:
     return tuple(v.strip().lower() for v in value)
 
 
-def _discord_ids(value: object) -> tuple[int, ...]:
-    if not isinstance(value, list | tuple):
-        raise ValueError("expected a list of Discord user ids")
-    ids = []
-    for item in value:
-        text = "" if isinstance(item, bool) else str(item).strip()
-        if not text.isdigit() or not 0 < int(text) <= MAX_BIGINT:
-            raise ValueError(f"expected Discord user ids (numbers), got {item!r}")
-        ids.append(int(text))
-    return tuple(ids)
+def _snowflakes(what: str) -> Callable[[object], tuple[int, ...]]:
+    """A parser of a list of Discord ids (`what`: "user", "server")."""
+
+    def parse(value: object) -> tuple[int, ...]:
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"expected a list of Discord {what} ids")
+        ids = []
+        for item in value:
+            text = "" if isinstance(item, bool) else str(item).strip()
+            if not text.isdigit() or not 0 < int(text) <= MAX_BIGINT:
+                raise ValueError(f"expected Discord {what} ids (numbers), got {item!r}")
+            ids.append(int(text))
+        return tuple(ids)
+
+    return parse
+
+
+_discord_ids = _snowflakes("user")
 
 
 def _client_id(value: object) -> str:
@@ -185,6 +193,9 @@ class DiscordSettings:
     client_secret: str = ""
     # Where the authorize page and the token and user calls go (a stand-in, in tests).
     oauth_url: str = field(default="https://discord.com", metadata=_parse(_url))
+    # Servers the bot may be in; it leaves any other. Empty: every server that invites it.
+    allowed_guilds: tuple[int, ...] = field(default=(), metadata=_parse(_snowflakes("server")))
+    dms: bool = False  # whether slash commands work in direct messages with the bot
 
     def __post_init__(self) -> None:
         if self.client_id and not self.oauth_url:
@@ -194,6 +205,10 @@ class DiscordSettings:
     def signin(self) -> bool:
         """Whether people can sign in with Discord on the web."""
         return bool(self.client_id)
+
+    def allows_guild(self, guild_id: int) -> bool:
+        """Whether the bot may stay in, and answer in, this server."""
+        return not self.allowed_guilds or guild_id in self.allowed_guilds
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,8 @@ class AutoPaste(commands.Cog):
                 created = await service.add_paste(
                     block.text, language=block.language, options=options
                 )
+                if created.created:  # the same text made on purpose before keeps its reminder
+                    await service.mark_auto_pasted(created.item.content_id)
                 embeds.append(created_embed(created, text=block.text))
         except RefbinError as error:
             log.info("no auto-paste for message %s: %s", message.id, error.message)

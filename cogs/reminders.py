@@ -1,5 +1,5 @@
-"""Expiry reminders: a DM to the owner a day before an item runs out, with "Extend 7 days";
-/reminders turns them off (or on again).
+"""Expiry reminders, for people who turned them on with /reminders: one DM a round listing
+their items that run out within a day, with an "Extend 7 days" button for each.
 
 The rounds run in a background task this cog owns: started when the cog loads, stopped when
 it unloads, failures logged. How a reminder is sent once, and what happens when sending fails,
@@ -51,15 +51,27 @@ class ExtendButton(
         await update(interaction, embed=embed, view=None)
 
 
-def reminder_message(reminder: Reminder, url: str) -> tuple[discord.Embed, discord.ui.View]:
-    kind = KIND_TITLES[reminder.kind].lower()
+def reminder_message(
+    reminders: list[Reminder], service: ContentService
+) -> tuple[discord.Embed, discord.ui.View]:
+    """One message for a person's reminders: a line and a button for each item."""
+    lines = []
+    buttons = []
+    for reminder in reminders:
+        kind = KIND_TITLES[reminder.kind].lower()
+        url = service.url_for(reminder.content_id)
+        lines.append(f"Your {kind} {url} expires {when(reminder.expires_at)}.")
+        button = ExtendButton(reminder.content_id)
+        if len(reminders) > 1:  # which item each button extends
+            button.item.label = f"Extend {reminder.content_id}"
+        buttons.append(button)
     embed = discord.Embed(
-        title="Expires soon",
+        title="Expires soon" if len(reminders) == 1 else f"{len(reminders)} items expire soon",
         colour=COLOUR,
-        description=f"Your {kind} {url} expires {when(reminder.expires_at)}.",
+        description="\n".join(lines),
     )
-    embed.set_footer(text="Turn these reminders off with /reminders.")
-    return embed, lasting_view(ExtendButton(reminder.content_id))
+    embed.set_footer(text="Each button extends its item by 7 days. /reminders turns these off.")
+    return embed, lasting_view(*buttons)
 
 
 class Reminders(commands.Cog):
@@ -86,11 +98,11 @@ class Reminders(commands.Cog):
         await self.bot.wait_until_ready()
         await self.job.run_forever(interval)
 
-    async def send(self, reminder: Reminder) -> Delivery:
-        """DM the owner; whether it went out, never will, or may later."""
-        embed, view = reminder_message(reminder, self.bot.service.url_for(reminder.content_id))
+    async def send(self, reminders: list[Reminder]) -> Delivery:
+        """DM one person their reminders; whether it went out, never will, or may later."""
+        embed, view = reminder_message(reminders, self.bot.service)
         try:
-            channel = await self.bot.create_dm(discord.Object(reminder.discord_user_id))
+            channel = await self.bot.create_dm(discord.Object(reminders[0].discord_user_id))
             await channel.send(embed=embed, view=view)
         except (discord.Forbidden, discord.NotFound):
             return Delivery.UNDELIVERABLE  # DMs closed, or no such user any more
@@ -100,8 +112,12 @@ class Reminders(commands.Cog):
             return Delivery.RETRY
         return Delivery.SENT
 
-    @app_commands.command(description="Turn expiry reminders by direct message on or off")
-    @app_commands.describe(enabled="Whether to get a DM a day before an item of yours expires")
+    @app_commands.command(
+        description="Turn expiry reminders by direct message on or off (off at first)"
+    )
+    @app_commands.describe(
+        enabled="Whether to get a DM a day before items of yours expire (those kept 2+ days)"
+    )
     async def reminders(self, interaction: discord.Interaction, enabled: bool) -> None:
         service = self.bot.service
         await defer(interaction, ephemeral=True)

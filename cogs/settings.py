@@ -25,7 +25,8 @@ from bot.units import parse_size
 NONE_WORDS = ("none", "off", "never", "")
 
 
-@app_commands.guild_only()
+# Servers only, explicitly: the tree's contexts add DMs when discord.dms is on.
+@app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
 @app_commands.default_permissions(manage_guild=True)
 class Settings(
     commands.GroupCog,

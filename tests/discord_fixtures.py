@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -179,7 +179,7 @@ async def running_refbin(
     *,
     standin: Mapping[str, Any] | None = None,
     bot_options: Mapping[str, Any] | None = None,
-    discord_settings: Mapping[str, Any] | None = None,
+    discord_settings: Mapping[str, Any] | Callable[[Guild, Guild], Mapping[str, Any]] | None = None,
 ) -> AsyncIterator[RefbinDiscord]:
     """The bot running against a fresh stand-in, on the test's database and storage."""
     async with DiscordStandin(**(standin or {})) as api:
@@ -196,7 +196,12 @@ async def running_refbin(
                 settings.discord,
                 token=api.token,
                 dev_guild=guild.id,
-                **dict(discord_settings or {}),
+                # a callable: settings that name the cast's servers (allowed_guilds)
+                **dict(
+                    discord_settings(guild, other)
+                    if callable(discord_settings)
+                    else discord_settings or {}
+                ),
             ),
         )
         clock = Clock()

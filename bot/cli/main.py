@@ -51,7 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
     _command(sub, "serve", "run the web server, the jobs and (with a token) the bot")
     _command(sub, "web", "run the web server and the jobs, without the bot")
     bot = _command(sub, "bot", "run the Discord bot and the jobs, without the web server")
-    bot.add_argument("--sync", action="store_true", help="sync app commands globally, then run")
+    bot.add_argument(
+        "--sync",
+        action="store_true",
+        help="sync app commands globally (and clear the dev server's copies), then run",
+    )
+    bot.add_argument(
+        "--invite-url",
+        action="store_true",
+        help="print the link that adds the bot to a server (from discord.client_id), and exit",
+    )
 
     add = _command(sub, "add", "store a link, a file, or a paste from stdin (-)")
     add.add_argument("what", help="a http(s) link, a file path, or - for a paste on stdin")
@@ -152,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.kind = _kind_to_add(args)  # a mistake here needs no configuration and no database
         config_path = _config_path(args.config)
         settings = load_settings(config_path)
-        if config_path is None:
+        if config_path is None and not getattr(args, "invite_url", False):
             _note_a_new_instance(settings)
         return _run(args, settings)
     except ConfigError as exc:
@@ -211,6 +220,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if command in ("serve", "web", "bot"):
         from bot import server
 
+        if command == "bot" and args.invite_url:
+            from bot.discord.invite import invite_url
+
+            print(invite_url(settings.discord))
+            return 0
         if command == "bot" and not settings.discord.token:
             raise ConfigError("discord.token (or REFBIN_DISCORD_TOKEN) is not set")
         _use_uvloop()

@@ -13,12 +13,17 @@ async def set_owner_reminders(conn: Queryable, owner_id: int, enabled: bool) -> 
     await conn.execute("UPDATE owners SET reminders = $2 WHERE owner_id = $1", owner_id, enabled)
 
 
+async def mark_auto_pasted(conn: Queryable, content_id: str) -> None:
+    await conn.execute("UPDATE refs SET auto_pasted = TRUE WHERE content_id = $1", content_id)
+
+
 async def claim_due_reminders(
-    conn: Queryable, now: datetime, window: timedelta, limit: int
+    conn: Queryable, now: datetime, window: timedelta, limit: int, min_life: timedelta
 ) -> list[asyncpg.Record]:
     """Mark, and return, live items of Discord owners (with reminders on) that expire within
-    `window` of `now` and were not reminded in this life. One statement: the claim and the
-    mark commit together, and concurrent claimers skip each other's rows."""
+    `window` of `now`, were not reminded in this life, live at least `min_life` in all and
+    were not auto-pasted. One statement: the claim and the mark commit together, and
+    concurrent claimers skip each other's rows."""
     return await conn.fetch(
         """
         UPDATE refs r
@@ -34,6 +39,8 @@ async def claim_due_reminders(
               AND (d.reminded_at IS NULL OR d.reminded_at < d.created_at)
               AND d.blocked_reason IS NULL
               AND (d.max_views IS NULL OR d.views < d.max_views)
+              AND d.expires_at - d.created_at >= $4::interval
+              AND NOT d.auto_pasted
               AND w.reminders
               AND w.discord_user_id IS NOT NULL
             ORDER BY d.expires_at
@@ -45,6 +52,7 @@ async def claim_due_reminders(
         now,
         window,
         limit,
+        min_life,
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import aiohttp
 import discord
+from discord import app_commands
 from discord.ext import commands
 
 from bot.config import ConfigError, DiscordSettings, Settings
@@ -42,6 +43,7 @@ EXTENSIONS = (
 )
 AUTO_PASTE_EXTENSION = "cogs.autopaste"
 REMINDER_INTERVAL = 300.0
+NO_PREFIX: list[str] = []  # startswith(()) matches nothing
 DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=30, sock_read=60)
 
 
@@ -73,11 +75,18 @@ class RefbinBot(commands.Bot):
         sync_globally: bool = False,
         **options: Any,
     ) -> None:
+        dms = settings.discord.dms
         super().__init__(
-            command_prefix=commands.when_mentioned,
+            # Only app commands: no prefix matches, so "@refbin help" is not a command (and
+            # logs no CommandNotFound).
+            command_prefix=NO_PREFIX,
             help_command=None,
             intents=intents_for(settings.discord),
             tree_cls=RefbinTree,
+            # Discord offers the commands in DMs only when the operator allows it (discord.dms).
+            allowed_contexts=app_commands.AppCommandContext(
+                guild=True, dm_channel=dms, private_channel=dms
+            ),
             allowed_mentions=discord.AllowedMentions.none(),
             **options,
         )
@@ -102,11 +111,16 @@ class RefbinBot(commands.Bot):
 
     async def sync_commands(self) -> None:
         """To the development server at every start (instant); globally only when asked
-        (`refbin bot --sync`), since global changes take a while to reach every client."""
+        (`refbin bot --sync`), since global changes take a while to reach every client. A
+        global sync clears the development server's copies, which would otherwise show every
+        command twice there."""
         dev_guild = self.settings.discord.dev_guild
         if dev_guild:
             guild = discord.Object(dev_guild)
-            self.tree.copy_global_to(guild=guild)
+            if self.sync_globally:
+                self.tree.clear_commands(guild=guild)
+            else:
+                self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
             log.info("synced %d app commands to server %s", len(synced), dev_guild)
         if self.sync_globally:
@@ -115,6 +129,21 @@ class RefbinBot(commands.Bot):
 
     async def on_ready(self) -> None:
         log.info("Discord bot %s is in %d servers", self.user, len(self.guilds))
+        for guild in list(self.guilds):  # servers joined while the bot was not running
+            await self.leave_if_not_allowed(guild)
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.leave_if_not_allowed(guild)
+
+    async def leave_if_not_allowed(self, guild: discord.Guild) -> None:
+        """Leave a server that `discord.allowed_guilds` does not name."""
+        if self.settings.discord.allows_guild(guild.id):
+            return
+        log.info("leaving server %s (%s): not in discord.allowed_guilds", guild.id, guild.name)
+        try:
+            await guild.leave()
+        except discord.HTTPException:
+            log.warning("could not leave server %s", guild.id, exc_info=True)
 
 
 class ShardedRefbinBot(RefbinBot, commands.AutoShardedBot):

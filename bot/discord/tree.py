@@ -25,8 +25,26 @@ log = logging.getLogger(__name__)
 PUBLIC_LOADER = "refbin.public_loader"
 
 
+NOT_IN_DMS = "Commands do not work in DMs on this instance; use them in a server."
+
+
 class RefbinTree(app_commands.CommandTree):
-    """The bot's command tree: every app command error goes through `report_error`."""
+    """The bot's command tree: every app command error goes through `report_error`, and
+    commands run only where the operator allows them (`discord.allowed_guilds`, `discord.dms`)."""
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        settings = getattr(self.client, "settings", None)
+        if settings is None:
+            return True
+        if interaction.guild_id is not None:
+            # A server the bot is leaving (or was never allowed in) gets no answer at all.
+            return settings.discord.allows_guild(interaction.guild_id)
+        if settings.discord.dms:
+            return True
+        # Discord offers no command in DMs when they are off; this answers a stale client.
+        if interaction.type is discord.InteractionType.application_command:
+            await interaction.response.send_message(NOT_IN_DMS, ephemeral=True)
+        return False
 
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
@@ -84,15 +102,40 @@ async def defer(interaction: discord.Interaction, *, ephemeral: bool) -> None:
     interaction.extras[PUBLIC_LOADER] = not ephemeral
 
 
+class TimedView(discord.ui.View):
+    """Buttons that stop working after a while, and are then taken off their message, so an
+    old message never offers a button Discord would answer with "This interaction failed".
+
+    `answer` tells the view which message it is on; a view sent another way (a reply in a
+    channel) is told by setting `message` to what the send returned.
+    """
+
+    message: discord.Message | None = None
+
+    async def on_timeout(self) -> None:
+        if self.message is None:
+            return
+        try:
+            # through the interaction's webhook for answers (ephemeral ones too): its token
+            # lasts 15 minutes, longer than any of these views
+            await self.message.edit(view=None)
+        except discord.HTTPException:
+            log.debug("could not remove the timed-out buttons of message %s", self.message.id)
+
+
 async def answer(
     interaction: discord.Interaction, *, ephemeral: bool = False, **message: Any
 ) -> None:
     """Send the answer: as the response, or as the follow-up that fills a deferral."""
     if not interaction.response.is_done():
-        await interaction.response.send_message(ephemeral=ephemeral, **message)
-        return
-    interaction.extras[PUBLIC_LOADER] = False
-    await interaction.followup.send(ephemeral=ephemeral, wait=True, **message)
+        sent = await interaction.response.send_message(ephemeral=ephemeral, **message)
+        shown = sent.resource if isinstance(sent.resource, discord.Message) else None
+    else:
+        interaction.extras[PUBLIC_LOADER] = False
+        shown = await interaction.followup.send(ephemeral=ephemeral, wait=True, **message)
+    view = message.get("view")
+    if isinstance(view, TimedView) and shown is not None:
+        view.message = shown
 
 
 async def update(interaction: discord.Interaction, **message: Any) -> None:

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Self, TypeVar
 import discord
 
 from bot.discord.app import RefbinBot
-from bot.discord.tree import report_error
+from bot.discord.tree import TimedView, report_error
 from bot.service import ID_PATTERN, ContentService
 
 SelfT = TypeVar("SelfT")
@@ -24,11 +24,14 @@ VIEW_TIMEOUT = 600.0
 _ITEM_ID = ID_PATTERN.pattern.removeprefix("^").removesuffix("$")
 
 
-class OwnedView(discord.ui.View):
-    """Buttons only the user they were made for may press (others are told so)."""
+class OwnedView(TimedView):
+    """Buttons only the user they were made for may press (others are told so); they are
+    taken off their message when they time out (`lifetime` seconds unused)."""
 
-    def __init__(self, user_id: int, *, timeout: float | None = VIEW_TIMEOUT) -> None:
-        super().__init__(timeout=timeout)
+    lifetime: ClassVar[float] = VIEW_TIMEOUT
+
+    def __init__(self, user_id: int) -> None:
+        super().__init__(timeout=self.lifetime)
         self.user_id = user_id
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:

@@ -466,6 +466,10 @@ class ContentService:
         sent) before it is returned, so no other process or later round returns it again."""
         return await reminders.claim_due_reminders(self.db, now, window, limit)
 
+    async def mark_auto_pasted(self, content_id: str) -> None:
+        """The bot pasted this item from chat by itself: it is never reminded."""
+        await reminders.mark_auto_pasted(self.db, content_id)
+
     async def release_reminder(self, content_id: str) -> None:
         """A claimed reminder could not be sent for now: make it due again."""
         await reminders.release_reminder(self.db, content_id)

@@ -1,4 +1,8 @@
-"""Expiry reminders: a day before an item runs out, its owner is told once.
+"""Expiry reminders: a day before an item runs out, its owner is told once, if they asked.
+
+Reminders are opt-in (/reminders), only for items that were to live at least two days and
+that someone made on purpose (never auto-pasted code), and grouped: one DM per person per
+round lists all of theirs that are about to expire.
 
 The job claims due reminders through the content service (which marks them sent in the same
 statement that selects them, skipping rows another process holds) and only then hands each to
@@ -29,7 +33,9 @@ from bot.models import Kind
 log = logging.getLogger(__name__)
 
 REMINDER_WINDOW = timedelta(days=1)
+REMINDER_MIN_LIFE = timedelta(days=2)  # shorter-lived items were meant to go
 REMINDER_BATCH = 100
+REMINDERS_PER_MESSAGE = 25  # Discord's limit of buttons on one message
 
 Clock = Callable[[], datetime]
 
@@ -54,9 +60,26 @@ async def claim_due_reminders(
 ) -> list[Reminder]:
     """Reminders for items expiring within `window` after `now`, each claimed (marked sent)
     before it is returned, so no other process or later round returns it again."""
-    rows = await reminders_sql.claim_due_reminders(db.pool, now, window, limit)
+    rows = await reminders_sql.claim_due_reminders(db.pool, now, window, limit, REMINDER_MIN_LIFE)
     return [
         Reminder(r["content_id"], r["kind"], r["discord_user_id"], r["expires_at"]) for r in rows
+    ]
+
+
+async def mark_auto_pasted(db: Database, content_id: str) -> None:
+    """Record that the bot pasted this item from chat by itself: it is never reminded."""
+    await reminders_sql.mark_auto_pasted(db.pool, content_id)
+
+
+def group_by_person(reminders: list[Reminder]) -> list[list[Reminder]]:
+    """One group per person, soonest first, each at most a message's worth."""
+    people: dict[int, list[Reminder]] = {}
+    for reminder in sorted(reminders, key=lambda r: r.expires_at):  # soonest first
+        people.setdefault(reminder.discord_user_id, []).append(reminder)
+    return [
+        group[start : start + REMINDERS_PER_MESSAGE]
+        for group in people.values()
+        for start in range(0, len(group), REMINDERS_PER_MESSAGE)
     ]
 
 
@@ -80,12 +103,12 @@ class ReminderSource(Protocol):
 
 
 class ReminderJob:
-    """Claims the reminders due at `clock()` and sends them, a batch at a time."""
+    """Claims the reminders due at `clock()` and sends them, one message per person."""
 
     def __init__(
         self,
         source: ReminderSource,
-        send: Callable[[Reminder], Awaitable[Delivery]],
+        send: Callable[[list[Reminder]], Awaitable[Delivery]],
         clock: Clock,
         *,
         window: timedelta = REMINDER_WINDOW,
@@ -104,22 +127,24 @@ class ReminderJob:
             claimed = await self.source.claim_due_reminders(
                 self.clock(), window=self.window, limit=self.batch
             )
-            for reminder in claimed:
-                delivery = await self._deliver(reminder)
-                outcome[delivery] += 1
+            for group in group_by_person(claimed):
+                delivery = await self._deliver(group)
+                outcome[delivery] += len(group)
             if len(claimed) < self.batch or outcome[Delivery.RETRY]:
                 return outcome
 
-    async def _deliver(self, reminder: Reminder) -> Delivery:
+    async def _deliver(self, group: list[Reminder]) -> Delivery:
+        ids = ", ".join(r.content_id for r in group)
         try:
-            delivery = await self.send(reminder)
+            delivery = await self.send(group)
         except Exception:
-            log.exception("reminder for %s failed; will try again", reminder.content_id)
+            log.exception("reminders for %s failed; will try again", ids)
             delivery = Delivery.RETRY
         if delivery is Delivery.RETRY:
-            await self.source.release_reminder(reminder.content_id)
+            for reminder in group:
+                await self.source.release_reminder(reminder.content_id)
         elif delivery is Delivery.UNDELIVERABLE:
-            log.info("reminder for %s cannot be delivered; not retried", reminder.content_id)
+            log.info("reminders for %s cannot be delivered; not retried", ids)
         return delivery
 
     async def run_forever(self, interval: float) -> None:

@@ -16,10 +16,19 @@ from tests.discord_fixtures import (  # noqa: F401 - fixtures
 from tests.discord_standin import User
 
 
-async def item_expiring(refbin: RefbinDiscord, user: User, expires_in: timedelta) -> Item:
+async def item_expiring(
+    refbin: RefbinDiscord, user: User, expires_in: timedelta, *, opted_in: bool = True
+) -> Item:
+    """An item of `user`'s, made to live three days, that expires `expires_in` after the
+    clock's time (moved forward to match: reminders are only for items kept two days)."""
     owner_id = await refbin.service.owner_for_discord_user(user.id, user.username)
-    options = ItemOptions(owner_id=owner_id, expires_in=expires_in)
-    created = await refbin.service.add_link(f"https://example.com/{user.id}", options=options)
+    if opted_in:
+        await refbin.service.set_reminders(owner_id, True)
+    options = ItemOptions(owner_id=owner_id, expires_in=timedelta(days=3))
+    url = f"https://example.com/{user.id}/{expires_in.total_seconds()}"
+    created = await refbin.service.add_link(url, options=options)
+    assert created.item.expires_at is not None
+    refbin.clock.now = max(refbin.clock.now, created.item.expires_at - expires_in)
     return created.item
 
 
@@ -137,8 +146,8 @@ async def test_a_failure_that_may_pass_releases_the_claim(refbin: RefbinDiscord)
     await item_expiring(refbin, refbin.alice, timedelta(hours=5))
     attempts: list[str] = []
 
-    async def flaky(reminder):
-        attempts.append(reminder.content_id)
+    async def flaky(reminders):
+        attempts.append(reminders[0].content_id)
         return Delivery.RETRY if len(attempts) == 1 else Delivery.SENT
 
     job = ReminderJob(refbin.service, flaky, refbin.clock)
