@@ -7,10 +7,12 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from bot.config import Settings
 from bot.db import Database, instance, open_database
-from bot.service import ContentService
+from bot.service import ContentService, backups
 from bot.service.cache import invalidation_listener
 from storage import BlobStore, LocalBlobStore, Stager
 
@@ -69,3 +71,14 @@ async def _instance_secret(settings: Settings, db: Database) -> bytes:
         return settings.secret.encode()
     async with db.pool.acquire() as conn:
         return await instance.load_or_create_secret(conn, secrets.token_bytes(32))
+
+
+async def restore_database(
+    settings: Settings, src: Path, manifest: dict[str, Any], *, force: bool = False
+) -> None:
+    """Restore a backup's database into the configured one, as it is (no migrations first:
+    the dump brings its own schema, and opening the runtime afterwards migrates it)."""
+    async with open_database(settings.database, run_migrations=False) as db:
+        await backups.restore_database(
+            db, src, manifest, embedded=not settings.database.url, force=force
+        )

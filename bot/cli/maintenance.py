@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import Settings
-from bot.db import open_database
 from bot.errors import RefbinError
-from bot.runtime import open_runtime
+from bot.runtime import open_runtime, restore_database
 from bot.service import backups
 from bot.service.maintenance import CheckReport, Progress, check_instance
 from bot.units import format_size
@@ -137,10 +136,7 @@ async def run_restore(
     say = _say(err)
     manifest = await asyncio.to_thread(backups.read_manifest, src)
     say(f"restoring the database from {src / manifest['database']['dump']} …")
-    async with open_database(settings.database, run_migrations=False) as db:
-        await backups.restore_database(
-            db, src, manifest, embedded=not settings.database.url, force=force
-        )
+    await restore_database(settings, src, manifest, force=force)
     async with open_runtime(settings) as runtime:  # opening it applies newer migrations
         say("copying the blobs into the store …")
         report = await backups.restore_blobs(
