@@ -27,7 +27,7 @@ INSERT INTO search_index (content_id, owner_id, words, names, body_indexed)
 SELECT
     n.content_id,
     n.owner_id,
-    to_tsvector('simple', n.names),
+    to_tsvector('simple', regexp_replace(n.names, '[.:/]+', ' ', 'g')),
     n.names,
     n.kind <> 'text'
 FROM (

@@ -48,7 +48,10 @@ async def index_item(
                CASE WHEN $2::text = 'simple' THEN ''::tsvector
                     ELSE to_tsvector($2::text::regconfig, COALESCE($3, '')) END
                || to_tsvector('simple', COALESCE($3, ''))
-               || to_tsvector('simple', $4::text),
+               -- The parts of dotted names too (asyncpg.create_pool: create, pool), which
+               -- the parser keeps whole.
+               || to_tsvector('simple', regexp_replace(COALESCE($3, ''), '[.:/]+', ' ', 'g'))
+               || to_tsvector('simple', regexp_replace($4::text, '[.:/]+', ' ', 'g')),
                $4, TRUE
         FROM refs r
         WHERE r.content_id = $1
@@ -100,12 +103,16 @@ async def fetch_names(conn: Queryable, content_id: str) -> tuple[str, str | None
 
 @dataclass(frozen=True)
 class Term:
-    """One term of a query: `word`, `phrase` or `prefix` (its text already a tsquery of
-    letters and digits only, e.g. `'asy':*`), and the ILIKE pattern for fragments of names."""
+    """One term of a query: a `word` or a `phrase`, the ILIKE pattern for fragments of names,
+    and for the last word, its `prefix` as a tsquery of letters and digits only (`'asy':*`)."""
 
     kind: str
     text: str
     pattern: str | None
+    prefix: str | None = None
+    # Letters only: looked up in every language's configuration, stemmed and without its stop
+    # words; anything else (a_b, 100%, x.y) in `simple` only, where no part of it is dropped.
+    natural: bool = True
 
 
 @dataclass(frozen=True)
@@ -129,22 +136,27 @@ class Hit:
     matches: str | None
 
 
-def _tsquery(kind: str, param: str) -> str:
-    if kind == "prefix":
-        return f"to_tsquery('simple', {param})"
-    function = "phraseto_tsquery" if kind == "phrase" else "plainto_tsquery"
-    return "(" + " || ".join(f"{function}('{config}', {param})" for config in CONFIGS) + ")"
+def _tsquery(function: str, param: str, natural: bool) -> str:
+    configs = CONFIGS if natural else CONFIGS[:1]
+    return "(" + " || ".join(f"{function}('{config}', {param})" for config in configs) + ")"
 
 
 def search_sql(terms: Sequence[Term], *, headline: bool) -> str:
     """The statement for these terms: $1-$9 the criteria, $10 offset, $11 limit, then each
-    term's text and pattern."""
+    term's text, pattern and (if it has one) prefix."""
     matches, queries = [], []
-    for number, term in enumerate(terms):
-        text, pattern = f"${12 + 2 * number}", f"${13 + 2 * number}"
-        query = _tsquery(term.kind, f"{text}::text")
+    number = 11
+    for term in terms:
+        text, pattern = f"${number + 1}::text", f"${number + 2}::text"
+        number += 2
+        function = "phraseto_tsquery" if term.kind == "phrase" else "plainto_tsquery"
+        query = _tsquery(function, text, term.natural)
+        if term.prefix is not None:
+            number += 1
+            prefix = _tsquery("to_tsquery", f"${number}::text", term.natural)
+            query = f"({query} || {prefix})"
         queries.append(query)
-        matches.append(f"(s.words @@ {query} OR s.names ILIKE {pattern}::text)")
+        matches.append(f"(s.words @@ {query} OR s.names ILIKE {pattern})")
     everything = " && ".join(queries) if queries else "''::tsquery"
     where = " AND ".join(matches) if matches else "TRUE"
     # The matching lines are shown to the item's owner only ($1: the owner searching).
@@ -195,6 +207,8 @@ async def search(
     values: list[object] = []
     for term in terms:
         values += [term.text, term.pattern]
+        if term.prefix is not None:
+            values.append(term.prefix)
     rows = await conn.fetch(
         search_sql(terms, headline=criteria.owner_id is not None),
         criteria.owner_id,

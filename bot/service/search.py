@@ -17,6 +17,8 @@ from bot.db import search as db_search
 from bot.db.listing import ilike_pattern
 from bot.errors import Invalid
 from bot.models import ListFilter
+from bot.service.languages import PLAIN
+from bot.service.prose import guess_prose_language, prose_language
 
 # The part of a paste indexed (characters): searching finds words in its first 256 KiB or so.
 INDEXED_TEXT = 256 * 1024
@@ -59,6 +61,15 @@ def config_for(language: str | None) -> str:
     return PROSE_CONFIGS.get((language or "").lower(), "simple")
 
 
+def search_config(text: str, language: str | None) -> str:
+    """The configuration a paste is indexed under: its prose language's, named or (for plain
+    text) guessed, else `simple`. Blocking (the guess): call it in an executor."""
+    code = prose_language(language)
+    if code is None and (language or PLAIN) in (PLAIN, "markdown", "md"):
+        code = guess_prose_language(text[:INDEXED_TEXT])
+    return config_for(code)
+
+
 def indexed_text(text: str) -> str:
     """The part of a paste's text indexed, as PostgreSQL can store it (no lone surrogates)."""
     return text[:INDEXED_TEXT].encode("utf-8", "replace").decode("utf-8")
@@ -92,7 +103,8 @@ def parse_query(text: str) -> Query:
         phrase, word = token.group(1), token.group(2)
         if phrase is not None:
             if phrase.strip():
-                terms.append(db_search.Term("phrase", phrase, ilike_pattern(phrase)))
+                natural = _natural(phrase)
+                terms.append(db_search.Term("phrase", phrase, ilike_pattern(phrase), None, natural))
             continue
         matched = _FILTER.match(word)
         if matched:
@@ -103,12 +115,17 @@ def parse_query(text: str) -> Query:
         if last and letters:
             # As one types: the last word's last piece may be the start of a word.
             prefix = " & ".join(f"'{piece}'" for piece in letters) + ":*"
-            terms.append(db_search.Term("prefix", prefix, ilike_pattern(word)))
+            terms.append(db_search.Term("word", word, ilike_pattern(word), prefix, _natural(word)))
         else:
-            terms.append(db_search.Term("word", word, ilike_pattern(word)))
+            terms.append(db_search.Term("word", word, ilike_pattern(word), None, _natural(word)))
     if len(terms) > MAX_TERMS:
         raise Invalid(f"A search has at most {MAX_TERMS} words and phrases.")
     return Query(terms=tuple(terms), **found)  # type: ignore[arg-type]
+
+
+def _natural(text: str) -> bool:
+    """Whether a term is made of words of letters only (not code, numbers or names)."""
+    return all(piece.isalpha() for piece in text.split())
 
 
 def _apply_filter(name: str, value: str, found: dict[str, object]) -> None:

@@ -19,7 +19,7 @@ from bot.service.images import THUMB_TYPE, ImageFacts
 from bot.service.languages import count_lines, detect_language
 from bot.service.listing import first_line
 from bot.service.recording import DEFAULT_OPTIONS, Recording
-from bot.service.search import config_for, indexed_text, names_of
+from bot.service.search import indexed_text, names_of, search_config
 from bot.service.sniff import TEXT_PLAIN, sniff
 from storage import BlobTooLarge, StagedBlob, StorageFull
 
@@ -65,7 +65,8 @@ class Uploads:
             await self._keep_blob(staged, TEXT_PLAIN)
             lines = count_lines(text)
             summary = first_line(text)
-            body, config = indexed_text(text), config_for(detected)
+            body = indexed_text(text)
+            config = await loop.run_in_executor(None, search_config, body, detected)
 
             async def insert_subtype(conn: Connection, content_id: str) -> None:
                 await blobs.touch_blob(conn, staged.sha256, staged.size, TEXT_PLAIN)
