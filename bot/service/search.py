@@ -8,8 +8,10 @@ docs/search.md for the language.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,6 +19,7 @@ from bot.db import search as db_search
 from bot.db.listing import ilike_pattern
 from bot.errors import Invalid
 from bot.models import ListFilter
+from bot.service.core import Core
 from bot.service.languages import PLAIN
 from bot.service.prose import guess_prose_language, prose_language
 
@@ -199,3 +202,36 @@ def decode_offset(cursor: str | None) -> int:
     if offset > MAX_OFFSET:
         raise Invalid(f"A search shows its first {MAX_OFFSET} results.")
     return offset
+
+
+Progress = Callable[[int, int], None]  # (done, total)
+OpenBlob = Callable[[str, int, int | None], AsyncIterator[bytes]]
+
+
+async def reindex(core: Core, open_blob: OpenBlob, progress: Progress) -> int:
+    """Index the text of every paste not indexed yet (those stored before 008), a batch at a
+    time; stopped and run again, it goes on where it was. Returns how many it indexed."""
+    pool = core.db.pool
+    total = await db_search.count_unindexed(pool)
+    done, after = 0, ""
+    loop = asyncio.get_running_loop()
+    while batch := await db_search.unindexed_pastes(pool, after, 100):
+        for content_id, sha256 in batch:
+            after = content_id
+            found = await db_search.fetch_names(pool, content_id)
+            if found is None:  # deleted meanwhile
+                continue
+            names, language = found
+            try:
+                # UTF-8 takes at most 4 bytes a character.
+                parts = [chunk async for chunk in open_blob(sha256, 0, INDEXED_TEXT * 4)]
+                body: str | None = indexed_text(b"".join(parts).decode("utf-8", "replace"))
+            except FileNotFoundError:  # the store lost it: the names stay searchable
+                body = None
+            config = "simple"
+            if body is not None:
+                config = await loop.run_in_executor(None, search_config, body, language)
+            await db_search.index_item(pool, content_id, names=names, body=body, config=config)
+            done += 1
+            progress(done, total)
+    return done

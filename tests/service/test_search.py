@@ -139,3 +139,30 @@ def test_links_and_identifiers_are_words_not_filters() -> None:
     query = parse_query("https://example.com std::vector")
     assert [term.text for term in query.terms] == ["https://example.com", "std::vector"]
     assert query.terms[-1].prefix == "'std' & 'vector':*"
+
+
+async def unindex(runtime: Runtime, content_id: str) -> None:
+    """Make a paste's index row as 008 makes it for a paste stored before it: names only."""
+    await runtime.db.pool.execute(
+        """
+        UPDATE search_index
+        SET body = NULL, body_indexed = FALSE, config = 'simple',
+            words = to_tsvector('simple', names)
+        WHERE content_id = $1
+        """,
+        content_id,
+    )
+
+
+async def test_reindex_indexes_older_pastes_once_with_progress(runtime: Runtime) -> None:
+    service = runtime.service
+    alice = await owner(runtime, 1)
+    old = await service.add_paste("a forgotten walrus poem", options=ItemOptions(alice))
+    content_id = old.item.content_id
+    await unindex(runtime, content_id)
+    assert await found(service, alice, "walrus") == set()
+    seen: list[tuple[int, int]] = []
+    assert await service.reindex(lambda done, total: seen.append((done, total))) == 1
+    assert seen == [(1, 1)]
+    assert await found(service, alice, "walrus") == {content_id}
+    assert await service.reindex(lambda done, total: None) == 0  # nothing left to do
