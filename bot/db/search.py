@@ -29,6 +29,9 @@ CONFIGS = (
     "russian",
     "spanish",
 )
+# Characters of a paste's indexed text its matching lines are looked for in: ts_headline parses
+# all it is given, for every result of a page.
+HEADLINE_TEXT = 64 * 1024
 
 
 async def index_item(
@@ -162,7 +165,7 @@ def search_sql(terms: Sequence[Term], *, headline: bool) -> str:
     # The matching lines are shown to the item's owner only ($1: the owner searching).
     shown = (
         f"""CASE WHEN page.kind = 'text' AND page.body IS NOT NULL AND page.owner_id = $1 THEN
-                ts_headline(page.config, page.body, {everything},
+                ts_headline(page.config, left(page.body, {HEADLINE_TEXT}), {everything},
                     'StartSel=«, StopSel=», MaxFragments=3, MaxWords=12, MinWords=4, '
                     'FragmentDelimiter=" … "')
             END"""
