@@ -98,6 +98,8 @@ class ListedItem(Item):
     added; None for other kinds and for pastes older than the dashboard)."""
 
     first_line: str | None = None
+    # A search's matching lines of a paste, its words between « and » (its owner's searches only).
+    matches: str | None = None
 
     @property
     def views_left(self) -> int | None:

@@ -13,10 +13,12 @@ from bot.discord.caller import check_rate, identify
 from bot.discord.render import COLOUR, mine_line
 from bot.discord.tree import answer, defer, update
 from bot.discord.ui import OwnedView
-from bot.models import KIND_PLURALS, KINDS, Kind, Page
+from bot.models import KIND_PLURALS, KINDS, Kind, ListedItem, ListFilter, Page
 from bot.service import ContentService
+from bot.service.listing import MAX_TEXT
 
 PAGE_SIZE = 5
+MATCHES_SHOWN = 200  # characters of a result's matching lines
 KIND_CHOICES = [app_commands.Choice(name=KIND_PLURALS[kind], value=kind) for kind in KINDS]
 
 
@@ -25,12 +27,19 @@ class MinePages(OwnedView):
     once more ("Sure?") before it deletes."""
 
     def __init__(
-        self, service: ContentService, *, user_id: int, owner_id: int, kind: Kind | None
+        self,
+        service: ContentService,
+        *,
+        user_id: int,
+        owner_id: int,
+        kind: Kind | None,
+        query: str | None = None,
     ) -> None:
         super().__init__(user_id)
         self.service = service
         self.owner_id = owner_id
         self.kind = kind
+        self.filters = ListFilter(text=query)  # the search (docs/search.md), if any
         self.cursors: list[str | None] = [None]  # where each page visited so far starts
         self.page = Page(items=(), next_cursor=None)
         self.armed: str | None = None  # the id whose delete button was pressed once
@@ -38,14 +47,14 @@ class MinePages(OwnedView):
 
     async def load(self) -> None:
         self.page = await self.service.list_owned(
-            self.owner_id, kind=self.kind, cursor=self.cursors[-1], limit=PAGE_SIZE
+            self.owner_id, self.filters, kind=self.kind, cursor=self.cursors[-1], limit=PAGE_SIZE
         )
         self._build_buttons()
 
     def embed(self) -> discord.Embed:
         first = (len(self.cursors) - 1) * PAGE_SIZE
         lines = [
-            mine_line(first + n, item, self.service.url_for(item.content_id))
+            mine_line(first + n, item, self.service.url_for(item.content_id)) + matching_lines(item)
             for n, item in enumerate(self.page.items, 1)
         ]
         settings = self.service.settings
@@ -53,7 +62,7 @@ class MinePages(OwnedView):
         if dashboard:  # sign-in with Discord is on: the same items, all of them, on the web
             lines.append(f"[All your items on the web]({dashboard})")
         embed = discord.Embed(
-            title="Your items",
+            title="Your items" if self.filters.text is None else "Your items matching",
             url=dashboard,
             colour=COLOUR,
             description="\n\n".join(lines) or "Nothing here.",
@@ -112,15 +121,29 @@ class MinePages(OwnedView):
         return delete
 
 
+def matching_lines(item: ListedItem) -> str:
+    """A search's matching lines of a paste, its words in bold (nothing for other results)."""
+    if not item.matches:
+        return ""
+    text = discord.utils.escape_markdown(" ".join(item.matches.split())[:MATCHES_SHOWN])
+    return "\n> " + text.replace("«", "**").replace("»", "**")
+
+
 class Mine(commands.Cog):
     def __init__(self, bot: RefbinBot) -> None:
         self.bot = bot
 
-    @app_commands.command(description="Your items, newest first")
-    @app_commands.describe(kind="Only links, pastes, images or files")
+    @app_commands.command(description="Your items, newest first, or those matching a search")
+    @app_commands.describe(
+        kind="Only links, pastes, images or files",
+        query='Words, "a phrase", kind:paste, lang:python, is:private, before:2026-12-01',
+    )
     @app_commands.choices(kind=KIND_CHOICES)
     async def mine(
-        self, interaction: discord.Interaction, kind: app_commands.Choice[str] | None = None
+        self,
+        interaction: discord.Interaction,
+        kind: app_commands.Choice[str] | None = None,
+        query: app_commands.Range[str, 1, MAX_TEXT] | None = None,
     ) -> None:
         service = self.bot.service
         check_rate(service, interaction.user, "read")
@@ -131,10 +154,12 @@ class Mine(commands.Cog):
             user_id=interaction.user.id,
             owner_id=caller.owner_id,
             kind=kind.value if kind else None,  # type: ignore[arg-type]
+            query=query,
         )
         await pages.load()
         if not pages.page.items:
-            await answer(interaction, content="You have stored nothing yet.", ephemeral=True)
+            nothing = "You have stored nothing yet." if query is None else "Nothing matches."
+            await answer(interaction, content=nothing, ephemeral=True)
             return
         await answer(interaction, embed=pages.embed(), view=pages, ephemeral=True)
 

@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     unblock.add_argument("id", help=ID_HELP)
     _command(sub, "sweep", "remove expired items, unused blobs and stale temporary files")
     _command(sub, "migrate", "apply the database migrations (every start does this too)")
+    _command(sub, "reindex", "index the text of pastes stored before search (resumable)")
 
     token = _command(sub, "token", "manage API tokens")
     token_sub = token.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -349,6 +350,9 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
         elif args.command == "sweep":
             report = await service.sweep()
             print(json.dumps(dataclasses.asdict(report)))
+        elif args.command == "reindex":
+            count = await service.reindex(_progress_bar)
+            print(f"indexed {count} paste(s)")
         elif args.command == "migrate":
             print("migrations are up to date")  # open_runtime has just applied them
         elif args.command == "token" and args.action == "create":
@@ -361,6 +365,14 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
         elif args.command == "token" and args.action == "list":
             _print_tokens(await service.list_api_tokens())
     return 0
+
+
+def _progress_bar(done: int, total: int) -> None:
+    """A bar on stderr, redrawn in place; a new line when it is full."""
+    width = 30
+    filled = width * done // max(total, 1)
+    end = "\n" if done >= total else ""
+    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end, file=sys.stderr)
 
 
 def _print_tokens(tokens: Sequence[ApiToken]) -> None:

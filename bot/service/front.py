@@ -31,7 +31,7 @@ from bot.models import (
     Visibility,
     Visit,
 )
-from bot.service import blobs, guilds, reminders
+from bot.service import blobs, guilds, reminders, search
 from bot.service.accounts import Accounts, OwnerPage, TokenInfo
 from bot.service.blobs import Progress, StoreCopy
 from bot.service.cache import ItemCache
@@ -264,6 +264,10 @@ class ContentService:
     ) -> AsyncIterator[bytes]:
         """The bytes of a blob, [start, end); FileNotFoundError when the store lacks it."""
         return self.reading.open_blob(sha256, start, end)
+
+    async def reindex(self, progress: search.Progress) -> int:
+        """Index the text of pastes stored before the search index (see search.reindex)."""
+        return await search.reindex(self.core, self.reading.open_blob, progress)
 
     async def read_text(self, item: Item) -> str:
         """The whole text of a paste (bounded by the paste limit)."""

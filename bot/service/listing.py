@@ -9,11 +9,14 @@ or empty, with a cursor to go on from.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from bot.db import listing
+from bot.db import search as db_search
 from bot.errors import Forbidden, Invalid
 from bot.models import KINDS, VISIBILITIES, ListFilter, Page
+from bot.service import search
 from bot.service.core import Core
 from bot.service.ids import ID_PATTERN
 
@@ -54,6 +57,8 @@ class Listing:
             raise Forbidden("Only the operators list every item.")
         filters = check_filter(filters)
         limit = max(1, min(limit, MAX_PAGE))
+        if filters.text is not None:
+            return await self.search(owner_id, filters, cursor=cursor, limit=limit)
         by_expiry = filters.expiring_within is not None
         after = decode_cursor(cursor, by_expiry=by_expiry) if cursor else None
         read_pool = self.core.db.read_pool
@@ -79,6 +84,33 @@ class Listing:
         }
         # An item deleted between the two statements is left out; the cursor stands.
         items = tuple(found[row.content_id] for row in hits if row.content_id in found)
+        return Page(items=items, next_cursor=next_cursor)
+
+    async def search(
+        self, owner_id: int | None, filters: ListFilter, *, cursor: str | None, limit: int
+    ) -> Page:
+        """A page of the items matching the search in `filters.text` (see search.py) and the
+        other filters, best match first, then newest."""
+        assert filters.text is not None
+        query = search.parse_query(filters.text)
+        offset = search.decode_offset(cursor)
+        read_pool = self.core.db.read_pool
+        criteria = search.criteria_for(owner_id, filters, query)
+        hits = await db_search.search(
+            read_pool, criteria, query.terms, offset=offset, limit=limit + 1
+        )
+        more = len(hits) > limit and offset + limit < search.MAX_OFFSET
+        hits = hits[:limit]
+        found = {
+            item.content_id: item
+            for item in await listing.fetch_listed(read_pool, [hit.content_id for hit in hits])
+        }
+        items = tuple(
+            dataclasses.replace(found[hit.content_id], matches=hit.matches)
+            for hit in hits
+            if hit.content_id in found
+        )
+        next_cursor = search.encode_offset(offset + limit) if more else None
         return Page(items=items, next_cursor=next_cursor)
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from bot.config import LimitSettings
 from bot.db import Connection, items
+from bot.db import search as db_search
 from bot.errors import Conflict, Invalid
 from bot.models import Created, ItemOptions
 from bot.service import passwords
@@ -21,6 +22,7 @@ from bot.service.ids import (
 )
 from bot.service.links import check_link_allowed, normalise_link
 from bot.service.policy import check_options
+from bot.service.search import names_of
 from bot.service.tokens import hash_token, new_token
 
 DEFAULT_OPTIONS = ItemOptions()
@@ -49,6 +51,7 @@ class Recording:
 
         async def insert_subtype(conn: Connection, content_id: str) -> None:
             await items.insert_url(conn, content_id, target)
+            await db_search.index_item(conn, content_id, names=names_of(content_id, target))
 
         return await self.record("url", digest, options, insert_subtype, alias=alias)
 

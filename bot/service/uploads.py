@@ -10,6 +10,7 @@ from collections.abc import AsyncIterable, Awaitable
 
 from bot import failpoints
 from bot.db import Connection, blobs, items, owners
+from bot.db import search as db_search
 from bot.errors import Invalid, TooLarge
 from bot.errors import StorageFull as StorageFullError
 from bot.models import Created, ItemOptions
@@ -18,6 +19,7 @@ from bot.service.images import THUMB_TYPE, ImageFacts
 from bot.service.languages import count_lines, detect_language
 from bot.service.listing import first_line
 from bot.service.recording import DEFAULT_OPTIONS, Recording
+from bot.service.search import indexed_text, names_of, search_config
 from bot.service.sniff import TEXT_PLAIN, sniff
 from storage import BlobTooLarge, StagedBlob, StorageFull
 
@@ -63,12 +65,16 @@ class Uploads:
             await self._keep_blob(staged, TEXT_PLAIN)
             lines = count_lines(text)
             summary = first_line(text)
+            body = indexed_text(text)
+            config = await loop.run_in_executor(None, search_config, body, detected)
 
             async def insert_subtype(conn: Connection, content_id: str) -> None:
                 await blobs.touch_blob(conn, staged.sha256, staged.size, TEXT_PLAIN)
                 await items.insert_text(
                     conn, content_id, staged.sha256, detected, lines, filename, summary
                 )
+                names = names_of(content_id, filename, detected)
+                await db_search.index_item(conn, content_id, names=names, body=body, config=config)
 
             digest = bytes.fromhex(staged.sha256)
             return await self.recording.record("text", digest, options, insert_subtype)
@@ -110,6 +116,7 @@ class Uploads:
 
             async def insert_subtype(conn: Connection, content_id: str) -> None:
                 await blobs.touch_blob(conn, staged.sha256, staged.size, media_type)
+                await db_search.index_item(conn, content_id, names=names_of(content_id, filename))
                 if facts is None or thumb is None:
                     await items.insert_file(conn, content_id, staged.sha256, filename)
                     return

@@ -309,6 +309,8 @@ def listed_json(item: ListedItem, service: ContentService) -> dict[str, object]:
     data = item_json(item, service)
     if item.kind == "text":
         data["first_line"] = item.first_line
+    if item.matches is not None:  # a search's matching lines, words between « and »
+        data["matches"] = item.matches
     return data
 
 

@@ -152,6 +152,11 @@ SCHEMAS: dict[str, Schema] = {
                 description="In listings, a paste's first line with something on it (null "
                 "for pastes stored before refbin kept it).",
             ),
+            "matches": {
+                "type": "string",
+                "description": "In a search's results (q), a paste's matching lines, each "
+                "word found between « and », shown to the paste's owner only.",
+            },
         },
         "allOf": [
             {
@@ -554,8 +559,10 @@ PATHS: dict[str, Schema] = {
                 {
                     "name": "q",
                     "in": "query",
-                    "description": "A piece of the id, the file name or the link's target "
-                    "(any case).",
+                    "description": "A search (docs/search.md): words of a paste's text, "
+                    'pieces of the id, file name or link target, "quoted phrases", the last '
+                    "word as a prefix, and filters kind:, lang:, is:, before:, after:. Results "
+                    "are ranked by relevance, then newest; a paste's carry `matches`.",
                     "schema": {"type": "string", "maxLength": MAX_TEXT},
                 },
                 {"name": "cursor", "in": "query", "schema": {"type": "string"}},

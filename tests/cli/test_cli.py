@@ -112,6 +112,9 @@ def test_sweep_and_migrate_and_tokens(cli_env) -> None:
     assert sweep.returncode == 0, sweep.stderr
     assert set(json.loads(sweep.stdout)) == {"expired", "blobs_removed", "temp_files_removed"}
     assert refbin("migrate", env=cli_env).returncode == 0
+    reindex = refbin("reindex", env=cli_env)
+    assert reindex.returncode == 0, reindex.stderr
+    assert reindex.stdout.decode().startswith("indexed ")
     token = refbin("token", "create", "ci-user", env=cli_env)
     assert token.returncode == 0 and len(token.stdout.strip()) >= 32
     assert refbin("token", "revoke", "ci-user", env=cli_env).returncode == 0

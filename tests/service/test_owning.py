@@ -186,16 +186,19 @@ async def test_a_bounded_scan_gives_short_pages_that_still_reach_every_match(
     alice = await owner(runtime, 1)
     wanted = set()
     for n in range(23):
+        # Public items are the rare ones here: no index serves a public-only listing.
         name = f"needle-{n}.txt" if n in (3, 4, 17) else f"hay-{n}.txt"
+        visibility = "public" if name.startswith("needle") else "unlisted"
         created = await service.add_paste(
-            f"paste {n}", filename=name, options=ItemOptions(owner_id=alice)
+            f"paste {n}", filename=name, options=ItemOptions(alice, visibility=visibility)
         )
         if name.startswith("needle"):
             wanted.add(created.item.content_id)
     pages: list[Page] = []
     cursor = None
+    public = ListFilter(visibility="public")
     while True:
-        page = await service.list_owned(alice, ListFilter(text="needle"), cursor=cursor, limit=3)
+        page = await service.list_owned(alice, public, cursor=cursor, limit=3)
         pages.append(page)
         cursor = page.next_cursor
         if cursor is None:
@@ -203,6 +206,9 @@ async def test_a_bounded_scan_gives_short_pages_that_still_reach_every_match(
     assert {item.content_id for page in pages for item in page.items} == wanted
     assert len(pages) == 5  # 23 items, 5 looked at a page
     assert any(not page.items and page.next_cursor for page in pages)
+    # A search is not a scan: its index finds every match, a full page at a time.
+    found = await service.list_owned(alice, ListFilter(text="needle"), limit=3)
+    assert {item.content_id for item in found.items} == wanted
     # Filters with an index of their own fill their pages, whatever the scan's limit.
     full = await service.list_owned(alice, ListFilter(kind="text"), limit=10)
     assert len(full.items) == 10 and full.next_cursor

@@ -70,6 +70,9 @@ async def test_the_listing_filters_by_each_parameter(
         (("q", "NOTES.md"),): {paste["id"]},
         (("q", "%"),): set(),
         (("kind", "url"), ("q", "soon")): {soon["id"]},
+        (("q", "words"),): {paste["id"]},  # a word of a paste's text
+        (("q", "kind:paste is:unlisted"),): {hidden["id"]},
+        (("q", "bob"),): set(),  # another owner's
     }
     for params, expected in cases.items():
         found = await listed(client, alice, **dict(params))
@@ -77,6 +80,8 @@ async def test_the_listing_filters_by_each_parameter(
     _, page = await call(client, "GET", ITEMS, 200, params={"kind": "text"}, headers=alice)
     first_lines = {item["id"]: item["first_line"] for item in page["items"]}
     assert first_lines == {paste["id"]: "first words", hidden["id"]: "hidden"}
+    _, searched = await call(client, "GET", ITEMS, 200, params={"q": "first"}, headers=alice)
+    assert [item["matches"] for item in searched["items"]] == ["«first» words\nmore"]
 
 
 async def test_bad_listing_parameters_are_400(client: TestClient, alice: dict[str, str]) -> None:
@@ -88,6 +93,8 @@ async def test_bad_listing_parameters_are_400(client: TestClient, alice: dict[st
         ({"has_password": "yes"}, "true or false"),
         ({"view_limited": ""}, "true or false"),
         ({"q": "x" * 101}, "at most 100"),
+        ({"q": "color:red"}, "Unknown search filter color:"),
+        ({"q": "docs", "cursor": "1700000000.000000.abcdefg"}, "cursor"),
         ({"expiring": "3", "cursor": "1700000000.000000.abcdefg"}, "cursor"),
     ):
         _, error = await call(
