@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 
 class RefbinError(Exception):
     """Base of every error a user can cause. `code` is stable; the message is for people."""
@@ -23,6 +26,37 @@ class Unprocessable(Invalid):
     """The input is well-formed but cannot be used (a corrupt image, a decompression bomb)."""
 
     code = "unprocessable"
+
+
+class Finding(Protocol):
+    """A credential found in a text (bot/service/secrets.py's Secret)."""
+
+    def describe(self) -> str: ...
+
+
+class SecretFound(Unprocessable):
+    """A paste holds a credential (a token, a key, a password): refused unless asked to store it.
+
+    The message names each kind and line, never the secret; `secrets` are the findings
+    (bot/service/secrets.py's Secret) and `override` tells how this front door stores it anyway.
+    """
+
+    code = "secret_found"
+
+    def __init__(self, secrets: Sequence[Finding], override: str = "") -> None:
+        self.secrets = tuple(secrets)
+        found = ", ".join(s.describe() for s in self.secrets[:3])
+        more = f" and {len(self.secrets) - 3} more" if len(self.secrets) > 3 else ""
+        message = (
+            f"Nothing was stored: this holds {found}{more}. If it is a live credential, "
+            "revoke it now."
+        )
+        super().__init__(f"{message} {override}".rstrip())
+        self.override = override
+
+    def with_override(self, override: str) -> SecretFound:
+        """The same refusal, saying how the caller's front door stores it anyway."""
+        return SecretFound(self.secrets, override)
 
 
 class NotFound(RefbinError):

@@ -42,6 +42,7 @@ class ItemOptions:
     expires_in: timedelta | None = None
     max_views: int | None = None
     password: str | None = None
+    allow_secrets: bool = False  # store a paste even if it holds a credential (secrets.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,13 @@ from bot.discord.caller import check_rate, identify, parse_expiry
 from bot.discord.render import created_embed
 from bot.discord.tree import answer, defer
 from bot.discord.ui import RefbinModal
+from bot.errors import SecretFound
 from bot.service.languages import canonical_language
 
+REVOKE_HINT = (
+    "A Discord bot token is revoked by resetting it in the Developer Portal. "
+    "Paste the text again without the credential."
+)
 MAX_MODAL_TEXT = 4000  # Discord's limit for a text input
 COMMON_LANGUAGES = (
     "bash",
@@ -131,9 +136,13 @@ class Paste(commands.Cog):
         await defer(interaction, ephemeral=private)
         caller = await identify(service, interaction.user, interaction.guild_id, with_guild=True)
         options = caller.item_options("text", expires_in=expires_in, private=private)
-        created = await service.add_paste(
-            text, language=language, filename=filename, options=options
-        )
+        try:
+            created = await service.add_paste(
+                text, language=language, filename=filename, options=options
+            )
+        except SecretFound as exc:
+            # The tree answers it privately; a bot token is revoked in the Developer Portal.
+            raise exc.with_override(REVOKE_HINT) from None
         await answer(interaction, embed=created_embed(created, text=text), ephemeral=private)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bot.cli import maintenance
 from bot.config import ConfigError, Settings, load_settings
-from bot.errors import Invalid, NotFound, RefbinError
+from bot.errors import Invalid, NotFound, RefbinError, SecretFound
 from bot.models import ApiToken, Item, ItemOptions
 from bot.runtime import open_runtime
 from bot.service import fields
@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--filename", help="the name to show for a paste or a file")
     add.add_argument("--alias", help="a custom short id; links only")
     add.add_argument("--password", help="ask visitors for this password")
+    add.add_argument(
+        "--allow-secrets",
+        action="store_true",
+        help="store a paste even if it holds a credential (a token, a key, a password)",
+    )
 
     info = _command(sub, "info", "print an item as JSON")
     info.add_argument("id", help=ID_HELP)
@@ -272,6 +277,7 @@ async def _add(args: argparse.Namespace, settings: Settings) -> int:
         expires_in=args.expires,
         max_views=args.max_views,
         password=args.password,
+        allow_secrets=args.allow_secrets,
     )
     what: str = args.what
     kind: str = args.kind
@@ -279,9 +285,12 @@ async def _add(args: argparse.Namespace, settings: Settings) -> int:
         service = runtime.service
         if kind == "paste":
             text = sys.stdin.buffer.read().decode("utf-8", "replace")
-            created = await service.add_paste(
-                text, language=args.language, filename=args.filename, options=options
-            )
+            try:
+                created = await service.add_paste(
+                    text, language=args.language, filename=args.filename, options=options
+                )
+            except SecretFound as exc:
+                raise exc.with_override("To store it anyway, add --allow-secrets.") from None
         elif kind == "link":
             created = await service.add_link(what, alias=args.alias, options=options)
         else:

@@ -19,7 +19,13 @@ KIND_FIELDS: dict[AddKind, tuple[str, ...]] = {
     "file": ("file", "filename"),
 }
 # Options every kind takes.
-OPTION_FIELDS: tuple[str, ...] = ("expires", "max_views", "visibility", "password")
+OPTION_FIELDS: tuple[str, ...] = (
+    "expires",
+    "max_views",
+    "visibility",
+    "password",
+    "allow_secrets",  # store a paste that holds a credential (otherwise refused: SecretFound)
+)
 
 MAIN_FIELDS: dict[str, AddKind] = {fields[0]: kind for kind, fields in KIND_FIELDS.items()}
 # The fields that describe an addition (alias, language, filename), each with its kinds.

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterable, Awaitable
 from bot import failpoints
 from bot.db import Connection, blobs, items, owners
 from bot.db import search as db_search
-from bot.errors import Invalid, TooLarge
+from bot.errors import Invalid, SecretFound, TooLarge
 from bot.errors import StorageFull as StorageFullError
 from bot.models import Created, ItemOptions
 from bot.service.core import Core, storage_unavailable, store_outage
@@ -20,6 +20,7 @@ from bot.service.languages import count_lines, detect_language
 from bot.service.listing import first_line
 from bot.service.recording import DEFAULT_OPTIONS, Recording
 from bot.service.search import indexed_text, names_of, search_config
+from bot.service.secrets import find_secrets
 from bot.service.sniff import TEXT_PLAIN, sniff
 from storage import BlobTooLarge, StagedBlob, StorageFull
 
@@ -57,6 +58,8 @@ class Uploads:
             raise Invalid("The paste contains NUL characters; upload it as a file instead.")
         filename = clean_filename(filename)
         loop = asyncio.get_running_loop()
+        if not options.allow_secrets:
+            await check_secrets(text)
         detected = await loop.run_in_executor(None, detect_language, text, language, filename)
         await self._check_quota(options.owner_id, len(data))
         stager = self.core.stager
@@ -177,6 +180,14 @@ async def _stage(staging: Awaitable[StagedBlob]) -> StagedBlob:
         raise  # the client went away mid-upload: its doing, not the disk's
     except OSError as exc:
         raise storage_unavailable(exc) from exc
+
+
+async def check_secrets(text: str) -> None:
+    """SecretFound naming the credentials in a text about to be stored (kind and line only: the
+    value is never logged or repeated). A scan of megabytes takes a while: in the executor."""
+    found = await asyncio.get_running_loop().run_in_executor(None, find_secrets, text)
+    if found:
+        raise SecretFound(found)
 
 
 def clean_filename(name: str | None) -> str | None:

@@ -24,6 +24,7 @@ from bot.errors import (
     PasswordRequired,
     RateLimited,
     RefbinError,
+    SecretFound,
     StorageFull,
     TimedOut,
     TooLarge,
@@ -54,6 +55,7 @@ def _domain(error: type[RefbinError], status: int, title: str) -> Refusal:
 # Most specific first: the first row whose error class matches decides. The first row of a status
 # also answers aiohttp's own refusals with that status (404, 405, 413, …).
 REFUSALS: tuple[Refusal, ...] = (
+    _domain(SecretFound, 422, "A secret was found"),
     _domain(Unprocessable, 422, "Could not use that"),
     _domain(Invalid, 400, "That did not work"),
     _domain(Unauthenticated, 401, "API token needed"),

@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.errors import Invalid, TooLarge
+from bot.errors import Invalid, SecretFound, TooLarge
 from bot.models import Created, ItemOptions
 from bot.service import ContentService
 from bot.service.fields import ITEM_FIELDS, check_applicable, check_known, kind_of
@@ -50,6 +50,7 @@ FIELD_LIMIT = 4096  # option fields are short
 BODY_SLACK = 64 * 1024  # what a multipart body carries besides its file: fields, boundaries
 NOTHING = "Nothing to store: send url, text, or a file (multipart field `file`)."
 AFTER_FILE = "Send the option fields before the file, and one item per request."
+STORE_ANYWAY = "To store it anyway, send allow_secrets=1."
 UNSUPPORTED = "Send JSON, multipart/form-data (for files) or a URL-encoded form."
 
 
@@ -104,12 +105,15 @@ async def add_from_fields(
         return await service.add_link(
             fields["url"], alias=fields.get("alias") or None, options=options
         )
-    return await service.add_paste(
-        fields["text"],
-        language=fields.get("language") or None,
-        filename=fields.get("filename") or None,
-        options=options,
-    )
+    try:
+        return await service.add_paste(
+            fields["text"],
+            language=fields.get("language") or None,
+            filename=fields.get("filename") or None,
+            options=options,
+        )
+    except SecretFound as exc:
+        raise exc.with_override(STORE_ANYWAY) from None
 
 
 def item_options(
@@ -136,8 +140,19 @@ def item_options(
         expires_in=expires_in,
         max_views=max_views,
         password=fields.get("password") or None,
+        allow_secrets=_switch(fields, "allow_secrets"),
     )
     return check_options(service.settings, options)
+
+
+def _switch(fields: dict[str, str], name: str) -> bool:
+    """An on/off field: absent is off; anything but the usual spellings is refused."""
+    value = fields.get(name, "").strip().lower()
+    if value in TRUE:
+        return True
+    if value in FALSE or not value:
+        return False
+    raise Invalid(f"{name} is on or off (1, true, yes, on; 0, false, no, off).")
 
 
 def _visibility(fields: dict[str, str]) -> str:
@@ -248,7 +263,9 @@ async def _read_json(
         raise Invalid('The body is a JSON object: {"url": …} or {"text": …}.')
     check_known(body, JSON_FIELDS | extra)
     for name, value in body.items():
-        if name == "max_views":
+        if name == "allow_secrets" and isinstance(value, bool):
+            body[name] = "1" if value else "0"
+        elif name == "max_views":
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 raise Invalid("max_views is a whole number.")
         elif not isinstance(value, str):  # null too: leave out what you do not send

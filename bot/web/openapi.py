@@ -50,6 +50,12 @@ _OPTIONS: dict[str, Schema] = {
         "maxLength": 200,
         "description": "Visitors must give it (`X-Password` header, or a form on the page).",
     },
+    "allow_secrets": {
+        "type": "boolean",
+        "default": False,
+        "description": "Store a paste even if it holds a credential (a token, a key, a "
+        "password); without it such a paste is refused with 422 `secret_found`.",
+    },
 }
 
 # Form fields arrive as text: numbers and flags too.
@@ -58,6 +64,10 @@ _FORM_OPTIONS: dict[str, Schema] = {
     "max_views": {"type": "string", "pattern": "^[0-9]+$", "description": "A whole number."},
     "private": {"type": "string", "description": "`1` for visibility=private."},
     "unlisted": {"type": "string", "description": "`1` for visibility=unlisted."},
+    "allow_secrets": {
+        "type": "string",
+        "description": "`1` to store a paste that holds a credential (else 422 `secret_found`).",
+    },
 }
 
 _FORM_CONTENT: dict[str, Schema] = {
@@ -403,7 +413,8 @@ _ERRORS: dict[str, str] = {
     "conflict": "The alias is taken.",
     "too_large": "Over the size limit or your quota.",
     "unsupported_media_type": "The body is not JSON, multipart/form-data or a URL-encoded form.",
-    "unprocessable": "Well-formed but unusable (a corrupt image).",
+    "unprocessable": "Well-formed but unusable (a corrupt image), or a paste that holds a "
+    "credential: code `secret_found`, naming its kind and line; `allow_secrets` stores it.",
     "rate_limited": "Too many requests; see Retry-After.",
     "blocked": "Blocked on this instance.",
     "unavailable": "The database or the storage is unavailable; retry later.",

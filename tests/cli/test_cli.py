@@ -314,3 +314,23 @@ def test_make_run_installs_only_what_running_needs_and_quietly(tmp_path) -> None
     (venv / ".installed-test").touch()  # after `make test`: running needs nothing more
     assert " -m pip " not in plan("run", venv)
     assert " -m pip " not in plan("test", venv)
+
+
+def test_add_refuses_a_paste_with_a_token_unless_allowed(cli_env) -> None:
+    token = "ghp_R3kq8ZpV7mX2cL9wT4yN6bH1dF5gJ0sQaE2u"
+    text = f"# deploy\nGITHUB_TOKEN={token}\n".encode()
+
+    refused = refbin("add", "-", env=cli_env, stdin=text)
+
+    assert refused.returncode == 1
+    assert refused.stdout == b""
+    assert refused.stderr.decode() == (
+        "refbin: Nothing was stored: this holds a GitHub token on line 2. If it is a live "
+        "credential, revoke it now. To store it anyway, add --allow-secrets.\n"
+    )
+    allowed = refbin("add", "-", "--allow-secrets", env=cli_env, stdin=text)
+    assert allowed.returncode == 0, allowed.stderr
+    info = json.loads(
+        refbin("info", id_of(allowed.stdout.decode().splitlines()[0]), env=cli_env).stdout
+    )
+    assert info["kind"] == "text"

@@ -82,3 +82,20 @@ async def test_the_language_option_suggests_common_languages(refbin: RefbinDisco
 
     assert answer.type == 8
     assert [c["value"] for c in answer.data["choices"]] == ["python"]
+
+
+async def test_a_paste_with_a_bot_token_is_refused_privately_naming_the_line(
+    refbin: RefbinDiscord,
+) -> None:
+    token = "MTA5ODc2NTQzMjEwOTg3NjU0Mw.GkX3aB.q9Rt2vLmZ8wYxN4cJ7pH1sKdFgUeWbTa0oIi"
+    form = await refbin.command("paste", user=refbin.alice)
+    answer = await refbin.submit(form, {"Text": f"import bot\n\nbot.run({token!r})\n"})
+
+    assert answer.ephemeral
+    assert answer.content == (
+        "Nothing was stored: this holds a Discord bot token on line 3. If it is a live "
+        "credential, revoke it now. A Discord bot token is revoked by resetting it in the "
+        "Developer Portal. Paste the text again without the credential."
+    )
+    assert token not in answer.content
+    assert not answer.embeds
