@@ -3,13 +3,10 @@ with their usage, every item."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import asyncpg
 
-from bot.db.items import ITEM_FROM, fetch_items
+from bot.db.items import ITEM_FROM
 from bot.db.pool import Queryable
-from bot.models import Item
 
 
 async def list_tokens(conn: Queryable, owner_id: int) -> list[asyncpg.Record]:
@@ -63,30 +60,3 @@ async def list_owners(conn: Queryable, before: int | None, limit: int) -> list[a
         before,
         limit,
     )
-
-
-async def list_all_items(
-    conn: Queryable, after: tuple[datetime, str] | None, limit: int
-) -> list[Item]:
-    """Every owner's items (and those of no owner), the newest first, after a keyset position
-    (created_at, content_id): the page's ids from the listing index, then those items."""
-    for _attempt in range(3):
-        rows = await conn.fetch(
-            """
-            SELECT content_id
-            FROM refs
-            WHERE created_at > '-infinity'  -- the predicate of refs_listing (007), its index
-              AND (created_at, content_id)
-                  < (COALESCE($1::timestamptz, 'infinity'), COALESCE($2::text, ''))
-            ORDER BY created_at DESC, content_id DESC
-            LIMIT $3
-            """,
-            after[0] if after else None,
-            after[1] if after else None,
-            limit,
-        )
-        ids = [row["content_id"] for row in rows]
-        found = {item.content_id: item for item in await fetch_items(conn, ids)}
-        if len(found) == len(ids):
-            break
-    return [found[content_id] for content_id in ids if content_id in found]

@@ -8,10 +8,9 @@ from datetime import datetime
 
 from bot.db import accounts, items, owners
 from bot.errors import Invalid, NotFound
-from bot.models import Item, Page
+from bot.models import Item
 from bot.service.core import Core
 from bot.service.ids import ID_PATTERN
-from bot.service.listing import decode_cursor, encode_cursor
 from bot.service.sessions import Account
 from bot.service.tokens import hash_token, new_token
 
@@ -98,18 +97,6 @@ class Accounts:
         ]
         next_cursor = str(found[-1].owner_id) if len(rows) > limit else None
         return OwnerPage(owners=tuple(found), next_cursor=next_cursor)
-
-    async def items_page(self, account: Account, cursor: str | None, limit: int = 50) -> Page:
-        """Every item, the newest first; NotFound for a non-operator."""
-        require_admin(account)
-        after = decode_cursor(cursor) if cursor else None
-        limit = max(1, min(limit, PAGE_LIMIT))
-        found = await accounts.list_all_items(self.core.db.read_pool, after, limit + 1)
-        next_cursor = None
-        if len(found) > limit:
-            found = found[:limit]
-            next_cursor = encode_cursor(found[-1].created_at, found[-1].content_id)
-        return Page(items=tuple(found), next_cursor=next_cursor)
 
     async def find_item(self, account: Account, content_id: str) -> Item | None:
         """Any item by its id, blocked, expired or used up as well; NotFound for a

@@ -32,7 +32,7 @@ from bot.models import (
     Visit,
 )
 from bot.service import blobs, guilds, reminders, search
-from bot.service.accounts import Accounts, OwnerPage, TokenInfo
+from bot.service.accounts import Accounts, OwnerPage, TokenInfo, require_admin
 from bot.service.blobs import Progress, StoreCopy
 from bot.service.cache import ItemCache
 from bot.service.core import Core
@@ -443,7 +443,8 @@ class ContentService:
 
     async def list_all_items(self, account: Account, cursor: str | None = None) -> Page:
         """Every item, the newest first, for an operator (NotFound for anyone else)."""
-        return await self.accounts.items_page(account, cursor)
+        require_admin(account)
+        return await self.listing.list_owned(None, cursor=cursor, limit=50, admin=True)
 
     async def find_any_item(self, account: Account, content_id: str) -> Item | None:
         """Any item by id, blocked or expired too, for an operator (NotFound for anyone else)."""
