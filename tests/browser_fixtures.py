@@ -8,6 +8,7 @@ are named (`tabs`, `live_server`, `landing_site`) so test parameters do not shad
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shutil
 import socket
@@ -21,6 +22,7 @@ from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, 
 
 from bot.config import Settings
 from bot.runtime import Runtime, open_runtime
+from bot.service import ContentService
 from bot.web import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -54,12 +56,18 @@ async def browser_fixture() -> AsyncIterator[Browser]:
 
 @dataclass
 class LiveServer:
+    """refbin on a loopback port whose address is its public URL."""
+
     url: str
     runtime: Runtime
 
+    @property
+    def service(self) -> ContentService:
+        return self.runtime.service
 
-@pytest.fixture(name="live_server")
-async def live_server_fixture(settings: Settings) -> AsyncIterator[LiveServer]:
+
+@contextlib.asynccontextmanager
+async def running_site(settings: Settings) -> AsyncIterator[LiveServer]:
     """refbin on 127.0.0.1 at a free port, with that address as its public URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
@@ -75,6 +83,13 @@ async def live_server_fixture(settings: Settings) -> AsyncIterator[LiveServer]:
             yield LiveServer(url=url, runtime=runtime)
         finally:
             await runner.cleanup()
+
+
+@pytest.fixture(name="live_server")
+async def live_server_fixture(settings: Settings) -> AsyncIterator[LiveServer]:
+    """refbin on 127.0.0.1 at a free port, with that address as its public URL."""
+    async with running_site(settings) as running:
+        yield running
 
 
 @pytest.fixture(name="landing_site")

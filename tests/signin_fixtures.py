@@ -8,21 +8,15 @@ fixtures, as in tests/browser_fixtures.py).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from bot.config import Settings
-from bot.runtime import Runtime, open_runtime
-from bot.service import ContentService
-from bot.web import create_app
+from tests.browser_fixtures import LiveServer, running_site
 from tests.oauth_standin import DiscordAccount, OAuthStandin
 
 CLIENT_ID = "424242424242424242"
@@ -52,34 +46,7 @@ def with_signin(settings: Settings, oauth_url: str) -> Settings:
     )
 
 
-@dataclass
-class Site:
-    """refbin on a loopback port whose address is its public URL."""
-
-    url: str
-    runtime: Runtime
-
-    @property
-    def service(self) -> ContentService:
-        return self.runtime.service
-
-
-@contextlib.asynccontextmanager
-async def running_site(settings: Settings) -> AsyncIterator[Site]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    live = dataclasses.replace(
-        settings, server=dataclasses.replace(settings.server, public_url=url)
-    )
-    async with open_runtime(live) as runtime:
-        runner = web.AppRunner(create_app(runtime.service), access_log=None)
-        await runner.setup()
-        await web.SockSite(runner, sock).start()
-        try:
-            yield Site(url=url, runtime=runtime)
-        finally:
-            await runner.cleanup()
+Site = LiveServer  # the sign-in tests' name for it
 
 
 @pytest.fixture(name="site")
